@@ -1,0 +1,96 @@
+import type { Message } from '@messenger/core';
+import { Chalk, type ChalkInstance } from 'chalk';
+import Table from 'cli-table3';
+import stringWidth from 'string-width';
+
+/** Where and how a command prints. Data goes to stdout, diagnostics to stderr. */
+export interface Output {
+  readonly color: ChalkInstance;
+  /** Writes one line of data to stdout. */
+  line(text: string): void;
+  /** Writes one diagnostic line to stderr. */
+  note(text: string): void;
+  /** Writes a value as JSON to stdout. */
+  json(value: unknown): void;
+}
+
+/** Colour is off under `NO_COLOR`, with `FORCE_COLOR=0`, or when stdout is not a terminal. */
+export function colorEnabled(env: NodeJS.ProcessEnv, isTTY: boolean): boolean {
+  if (env.NO_COLOR !== undefined && env.NO_COLOR !== '') return false;
+  if (env.FORCE_COLOR !== undefined) return env.FORCE_COLOR !== '0' && env.FORCE_COLOR !== 'false';
+  return isTTY && env.TERM !== 'dumb';
+}
+
+/** The process's output: stdout and stderr, coloured only where {@link colorEnabled}. */
+export function processOutput(): Output {
+  const color = new Chalk({
+    level: colorEnabled(process.env, process.stdout.isTTY === true) ? 1 : 0,
+  });
+  return {
+    color,
+    line: (text) => process.stdout.write(`${text}\n`),
+    note: (text) => process.stderr.write(`${text}\n`),
+    json: (value) => process.stdout.write(`${JSON.stringify(value, null, 2)}\n`),
+  };
+}
+
+const UNSAFE = /[\p{Cc}\u2028\u2029]/gu;
+
+/**
+ * Makes untrusted text safe to show on a terminal: control characters (escape
+ * sequences could rewrite the screen) become visible `\xNN` / `\u{…}` escapes;
+ * newlines and tabs are kept.
+ */
+export function terminalSafe(text: string): string {
+  return text.replace(UNSAFE, (c) => {
+    if (c === '\n' || c === '\t') return c;
+    const cp = c.codePointAt(0) ?? 0;
+    return cp <= 0xff ? `\\x${cp.toString(16).padStart(2, '0')}` : `\\u{${cp.toString(16)}}`;
+  });
+}
+
+/** `2026-11-25T13:42:31.072122Z` → `2026-11-25 13:42:31`. */
+function shortTime(iso: string): string {
+  return iso.slice(0, 19).replace('T', ' ');
+}
+
+/** Renders messages as a table, newest first as given. */
+export function messageTable(messages: readonly Message[], color: ChalkInstance): string {
+  const table = new Table({
+    head: ['id', 'sent (UTC)', 'from', 'to', 'read', 'message'].map((h) => color.bold(h)),
+    style: { head: [], border: [] },
+    wordWrap: true,
+    wrapOnWordBoundary: true,
+    colWidths: [null, null, null, null, null, contentWidth(messages)],
+  });
+  for (const m of messages) {
+    const mark = m.is_read ? color.dim('read') : color.green('unread');
+    table.push([
+      color.dim(String(m.id)),
+      shortTime(m.sent_datetime),
+      color.cyan(terminalSafe(m.sender)),
+      color.magenta(terminalSafe(m.recipient)),
+      mark,
+      terminalSafe(m.message_content),
+    ]);
+  }
+  return table.toString();
+}
+
+/** The message column fits the longest line, up to 60 columns, then wraps. */
+function contentWidth(messages: readonly Message[]): number {
+  let longest = 'message'.length;
+  for (const m of messages) {
+    for (const line of terminalSafe(m.message_content).split('\n')) {
+      longest = Math.max(longest, stringWidth(line));
+    }
+  }
+  return Math.min(longest, 60) + 2;
+}
+
+/** One line describing a stored message. */
+export function sentLine(m: Message, color: ChalkInstance): string {
+  return `${color.green('sent')} #${m.id} ${color.cyan(terminalSafe(m.sender))} → ${color.magenta(
+    terminalSafe(m.recipient),
+  )} at ${m.sent_datetime}`;
+}

@@ -1,0 +1,116 @@
+import { Command, Option } from 'commander';
+import { createClient } from './client/create-client.js';
+import type { MessengerClient } from './client/messenger-client.js';
+import { dbMigrateCommand } from './commands/db-migrate.js';
+import { listCommand } from './commands/list.js';
+import { sendCommand } from './commands/send.js';
+import type { GlobalOptions } from './config.js';
+import type { Output } from './output.js';
+
+/** What the program needs from its surroundings. */
+export interface ProgramContext {
+  readonly env: NodeJS.ProcessEnv;
+  readonly out: Output;
+  readonly readStdin: () => Promise<string>;
+  readonly version: string;
+}
+
+/** Builds the `msg` command tree. Parsing it runs the chosen command. */
+export function buildProgram(ctx: ProgramContext): Command {
+  const program = new Command('msg')
+    .description(
+      'Send and list messages, on the embedded database, PostgreSQL, or a messenger server.',
+    )
+    .version(ctx.version, '-V, --version')
+    .addOption(
+      new Option('--db <url>', 'PostgreSQL URL (postgres://…) or embedded data directory').env(
+        'DATABASE_URL',
+      ),
+    )
+    .showHelpAfterError('(run with --help for usage)')
+    .exitOverride()
+    .configureOutput({
+      writeOut: (s) => process.stdout.write(s),
+      writeErr: (s) => process.stderr.write(s),
+    })
+    .addHelpText(
+      'after',
+      `
+Where the data lives: --db, else DATABASE_URL, else the embedded database in
+MSG_DATA_DIR, else $XDG_DATA_HOME/messenger, else ~/.local/share/messenger.
+
+Exit codes: 0 ok, 2 usage or validation error, 1 runtime error.`,
+    );
+
+  /** Runs `fn` with a client for this invocation and always closes it. */
+  const withClient =
+    <A extends unknown[]>(fn: (client: MessengerClient, ...args: A) => Promise<void>) =>
+    async (...args: A) => {
+      const client = createClient(
+        program.opts<GlobalOptions>(),
+        ctx.env,
+        `msg ${process.argv.slice(2, 3).join(' ')}`,
+      );
+      try {
+        await fn(client, ...args);
+      } finally {
+        await client.close();
+      }
+    };
+
+  program
+    .command('send')
+    .description(
+      'Send a message. The text comes from the argument, or from stdin when omitted or "-".',
+    )
+    .requiredOption('-f, --from <sender>', 'who sends it (1–50 characters)')
+    .requiredOption('-t, --to <recipient>', 'who receives it (1–50 characters)')
+    .argument('[text]', 'the message (1–160 characters); "-" or nothing reads stdin')
+    .option('--json', 'print the stored message as JSON', false)
+    .action(
+      withClient(
+        async (
+          client,
+          text: string | undefined,
+          opts: { from: string; to: string; json: boolean },
+        ) => {
+          await sendCommand(
+            client,
+            { from: opts.from, to: opts.to, text, json: opts.json },
+            ctx.out,
+            ctx.readStdin,
+          );
+        },
+      ),
+    );
+
+  program
+    .command('list')
+    .description('List messages, newest first, one page at a time.')
+    .option('-s, --sender <name>', 'only messages from this sender (case-insensitive)')
+    .option('-r, --recipient <name>', 'only messages to this recipient (case-insensitive)')
+    .option('--unread', 'only unread messages')
+    .option('--read', 'only read messages')
+    .option('--since <time>', 'only messages sent at or after this ISO-8601 time')
+    .option('--until <time>', 'only messages sent before this ISO-8601 time')
+    .option('-n, --limit <n>', 'page size, 1–1000 (default 100)')
+    .option('--cursor <cursor>', 'continue after the page that printed this cursor')
+    .option('--json', 'print {"messages": [...], "next_cursor": ...} as JSON', false)
+    .action(
+      withClient(async (client, opts: Parameters<typeof listCommand>[1]) => {
+        await listCommand(client, opts, ctx.out);
+      }),
+    );
+
+  const db = program.command('db').description('Database administration.');
+  db.command('migrate')
+    .description('Apply pending schema migrations (the embedded database does this by itself).')
+    .option('--json', 'print the applied migrations as JSON', false)
+    .action(
+      withClient(async (client, opts: { json: boolean }) => {
+        await dbMigrateCommand(client, opts, ctx.out);
+      }),
+    );
+
+  return program;
+}

@@ -1,0 +1,55 @@
+import { MessengerError, UnavailableError } from '../errors.js';
+
+const NETWORK_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'EPIPE',
+  'ENOENT',
+]);
+
+/** SQLSTATEs that mean "the database is not there right now": connection exceptions, shutdowns, overload. */
+const UNAVAILABLE_STATES = /^(08...|57P0[1-3]|53300|53400|57014)$/;
+
+/**
+ * Turns a driver error into a {@link MessengerError} where it means the database is
+ * unavailable, with a message that names the cause but never SQL or credentials.
+ * Anything else is returned unchanged (an unexpected, internal error).
+ */
+export function toMessengerError(err: unknown, where: string): unknown {
+  if (err instanceof MessengerError) return err;
+  if (!(err instanceof Error)) return err;
+  const e = err as Error & { code?: unknown; errors?: unknown };
+  const code = typeof e.code === 'string' ? e.code : undefined;
+  if (code === '42P01') {
+    return new UnavailableError(
+      `database at ${where} has no messenger tables: run the migrations (msg db migrate)`,
+      { cause: err },
+    );
+  }
+  if (code === '57014') {
+    return new UnavailableError(`database at ${where} did not answer in time`, { cause: err });
+  }
+  if (code !== undefined && (NETWORK_CODES.has(code) || UNAVAILABLE_STATES.test(code))) {
+    return new UnavailableError(`database at ${where} is unavailable (${code})`, { cause: err });
+  }
+  // AggregateError from a dual-stack connect: look at the first.
+  if (Array.isArray(e.errors) && e.errors.length > 0) {
+    const first = toMessengerError(e.errors[0], where);
+    if (first instanceof MessengerError) return first;
+  }
+  if (
+    /timeout exceeded when trying to connect|Connection terminated|connection timeout|Client has encountered a connection error/i.test(
+      e.message,
+    )
+  ) {
+    return new UnavailableError(`database at ${where} is unavailable (${e.message})`, {
+      cause: err,
+    });
+  }
+  return err;
+}

@@ -1,0 +1,68 @@
+import { mkdirSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { Kysely } from 'kysely';
+import { PGliteDialect } from 'kysely-pglite-dialect';
+import { UnavailableError } from '../errors.js';
+import type { Database } from '../message.table.js';
+import type { Connection } from './connection.js';
+import { acquireFileLock, type FileLock } from './file-lock.js';
+
+/** Options of the embedded database. */
+export interface PgliteOptions {
+  /** How long to wait for another process holding the same directory, in ms (default 10000). */
+  readonly lockTimeoutMs?: number;
+  /** What this process is doing, shown to a process that finds the directory locked. */
+  readonly purpose?: string;
+}
+
+/**
+ * Opens the embedded database in `dataDir` (created on first use), or in memory when
+ * `dataDir` is undefined. The PGlite cluster lives in `<dataDir>/pgdata`, guarded by
+ * `<dataDir>/lock` so that two processes never open it at once.
+ */
+export async function openPglite(
+  dataDir: string | undefined,
+  options: PgliteOptions = {},
+): Promise<Connection> {
+  let lock: FileLock | undefined;
+  let pgdata: string | undefined;
+  if (dataDir !== undefined) {
+    const dir = resolve(dataDir);
+    try {
+      mkdirSync(dir, { recursive: true });
+    } catch (err) {
+      throw new UnavailableError(`cannot create data directory ${dir}: ${(err as Error).message}`, {
+        cause: err,
+      });
+    }
+    lock = await acquireFileLock(join(dir, 'lock'), {
+      timeoutMs: options.lockTimeoutMs ?? 10_000,
+      purpose: options.purpose ?? `pid ${process.pid}`,
+    });
+    pgdata = join(dir, 'pgdata');
+  }
+  try {
+    const { PGlite } = await import('@electric-sql/pglite');
+    const pglite = pgdata === undefined ? await PGlite.create() : await PGlite.create(pgdata);
+    const db = new Kysely<Database>({ dialect: new PGliteDialect(pglite) });
+    return {
+      db,
+      engine: 'pglite',
+      where: pgdata ?? 'memory',
+      close: async () => {
+        try {
+          // Destroying the Kysely driver closes PGlite, which writes a checkpoint.
+          await db.destroy();
+        } finally {
+          lock?.release();
+        }
+      },
+    };
+  } catch (err) {
+    lock?.release();
+    throw new UnavailableError(
+      `cannot open the embedded database in ${pgdata ?? 'memory'}: ${(err as Error).message}`,
+      { cause: err },
+    );
+  }
+}

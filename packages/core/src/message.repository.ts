@@ -1,0 +1,99 @@
+import { type Kysely, type SelectQueryBuilder, sql, type Transaction } from 'kysely';
+import { encodeCursor } from './cursor.js';
+import type { Message, MessagePage } from './message.js';
+import type { Database } from './message.table.js';
+import type { ListQuery } from './validation/list-query.js';
+import type { SendInput } from './validation/send-input.js';
+
+type Db = Kysely<Database> | Transaction<Database>;
+
+/** Text of a timestamptz column as ISO-8601 UTC with microseconds: exact, and the same on every engine. */
+const isoUtc = (column: 'sent_datetime' | 'read_at') =>
+  sql<string>`to_char(${sql.ref(column)} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`;
+
+const messageColumns = [
+  'id',
+  'sender',
+  'recipient',
+  'message_content',
+  isoUtc('sent_datetime').as('sent_datetime'),
+  'is_read',
+  isoUtc('read_at').as('read_at'),
+] as const;
+
+interface MessageSelection {
+  id: string | number;
+  sender: string;
+  recipient: string;
+  message_content: string;
+  sent_datetime: string;
+  is_read: boolean;
+  read_at: string | null;
+}
+
+/** Maps a selected row to the public {@link Message} shape; the only place rows become messages. */
+function toMessage(row: MessageSelection): Message {
+  return {
+    id: Number(row.id),
+    sender: row.sender,
+    recipient: row.recipient,
+    message_content: row.message_content,
+    sent_datetime: row.sent_datetime,
+    is_read: row.is_read,
+    read_at: row.read_at,
+  };
+}
+
+/** Stores a validated message; the database sets `id`, `sent_datetime` and `is_read`. */
+export async function insertMessage(db: Db, input: SendInput): Promise<Message> {
+  const row = await db
+    .insertInto('messages')
+    .values({
+      sender: input.sender,
+      recipient: input.recipient,
+      message_content: input.message_content,
+    })
+    .returning(messageColumns)
+    .executeTakeFirstOrThrow();
+  return toMessage(row);
+}
+
+/**
+ * One page of messages, newest first in the total order `(sent_datetime, id)`
+ * descending, after the query's cursor position. Each filter combination is
+ * served by an index scan (see migration 0001).
+ */
+export async function listMessages(db: Db, query: ListQuery): Promise<MessagePage> {
+  let q: SelectQueryBuilder<Database, 'messages', MessageSelection> = db
+    .selectFrom('messages')
+    .select(messageColumns);
+  if (query.sender !== undefined) {
+    q = q.where(sql<boolean>`lower(sender) = lower(${query.sender})`);
+  }
+  if (query.recipient !== undefined) {
+    q = q.where(sql<boolean>`lower(recipient) = lower(${query.recipient})`);
+  }
+  if (query.isRead !== undefined) q = q.where('is_read', '=', query.isRead);
+  if (query.since !== undefined) {
+    q = q.where(sql<boolean>`sent_datetime >= ${query.since}::timestamptz`);
+  }
+  if (query.until !== undefined) {
+    q = q.where(sql<boolean>`sent_datetime < ${query.until}::timestamptz`);
+  }
+  if (query.after !== undefined) {
+    const { sentDatetime, id } = query.after;
+    q = q.where(sql<boolean>`(sent_datetime, id) < (${sentDatetime}::timestamptz, ${id}::bigint)`);
+  }
+  const rows = await q
+    .orderBy('sent_datetime', 'desc')
+    .orderBy('id', 'desc')
+    .limit(query.limit + 1)
+    .execute();
+  const messages = rows.slice(0, query.limit).map(toMessage);
+  const last = messages.at(-1);
+  const nextCursor =
+    rows.length > query.limit && last !== undefined
+      ? encodeCursor({ sentDatetime: last.sent_datetime, id: String(last.id) })
+      : null;
+  return { messages, nextCursor };
+}

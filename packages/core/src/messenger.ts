@@ -1,0 +1,151 @@
+import type { Connection } from './database/connection.js';
+import { toMessengerError } from './database/database-errors.js';
+import { openPglite } from './database/open-pglite.js';
+import { openPostgres, type PostgresPoolOptions } from './database/open-postgres.js';
+import { ValidationError } from './errors.js';
+import type { Message, MessagePage } from './message.js';
+import { insertMessage, listMessages } from './message.repository.js';
+import { type MigrationReport, migrateToLatest } from './migrate.js';
+import { type ListOptions, validateListOptions } from './validation/list-query.js';
+import { validateSendInput } from './validation/send-input.js';
+
+/** Where the data lives and how to reach it. */
+export interface MessengerOptions {
+  /**
+   * `postgres://…` or `postgresql://…` uses a PostgreSQL server through `pg`.
+   * A directory path (or `file://` URL) uses the embedded PGlite database in that directory.
+   * Omitted (or `memory://`): an embedded database in memory, gone on close.
+   */
+  readonly databaseUrl?: string | undefined;
+  /**
+   * Run the bundled migrations on open. Default: `true` for the embedded database,
+   * `false` for PostgreSQL (run {@link Messenger.migrate} or `msg db migrate` once instead).
+   */
+  readonly migrate?: boolean | undefined;
+  /** PostgreSQL pool settings. */
+  readonly pool?: PostgresPoolOptions | undefined;
+  /** Embedded database: how long to wait for another process that holds the directory, in ms. */
+  readonly lockTimeoutMs?: number | undefined;
+  /** Embedded database: what this process is doing, shown to another process that finds it locked. */
+  readonly purpose?: string | undefined;
+}
+
+/** A message to send. Text fields are trimmed; unknown keys are ignored. */
+export interface SendMessageInput {
+  sender: string;
+  recipient: string;
+  message_content: string;
+}
+
+/**
+ * An open messenger: send and list messages. Make one with {@link openMessenger}
+ * and {@link Messenger.close} it when done.
+ */
+export class Messenger {
+  readonly #conn: Connection;
+
+  /** @internal Use {@link openMessenger}. */
+  constructor(conn: Connection) {
+    this.#conn = conn;
+  }
+
+  /** `postgres` or `pglite`. */
+  get engine(): 'postgres' | 'pglite' {
+    return this.#conn.engine;
+  }
+
+  /** Where the database is (`host:port/db`, a directory, or `memory`), without credentials. */
+  get where(): string {
+    return this.#conn.where;
+  }
+
+  /**
+   * Validates and stores a message.
+   * @throws {ValidationError} naming each bad field, e.g. `message_content: at most 160 characters, got 161`.
+   * @throws {UnavailableError} when the database cannot be reached.
+   * @example
+   * const m = await messenger.send({ sender: 'bob', recipient: 'alice', message_content: 'hi' });
+   * console.log(m.id, m.sent_datetime);
+   */
+  async send(input: SendMessageInput | Record<string, unknown>): Promise<Message> {
+    const r = validateSendInput(input);
+    if (!r.ok) throw new ValidationError(r.issues);
+    return this.#run(() => insertMessage(this.#conn.db, r.value));
+  }
+
+  /**
+   * Lists messages newest first, one page at a time. Pass `nextCursor` back as
+   * `cursor` for the next page; it is `null` on the last page.
+   * @throws {ValidationError} for unknown options or unparseable values.
+   * @example
+   * let page = await messenger.list({ recipient: 'alice', is_read: false, limit: 50 });
+   * while (page.nextCursor) page = await messenger.list({ recipient: 'alice', cursor: page.nextCursor });
+   */
+  async list(options: ListOptions = {}): Promise<MessagePage> {
+    const r = validateListOptions(options);
+    if (!r.ok) throw new ValidationError(r.issues);
+    return this.#run(() => listMessages(this.#conn.db, r.value));
+  }
+
+  /** Applies every pending migration. */
+  async migrate(): Promise<MigrationReport> {
+    return this.#run(() => migrateToLatest(this.#conn.db));
+  }
+
+  /** Checks that the database answers. @throws {UnavailableError} when it does not. */
+  async ping(): Promise<void> {
+    await this.#run(async () => {
+      await this.#conn.db.selectFrom('messages').select('id').limit(1).execute();
+    });
+  }
+
+  /** Closes the pool or the embedded database (writing a checkpoint) and releases its lock. */
+  async close(): Promise<void> {
+    await this.#conn.close();
+  }
+
+  async #run<T>(fn: () => Promise<T>): Promise<T> {
+    try {
+      return await fn();
+    } catch (err) {
+      throw toMessengerError(err, this.#conn.where);
+    }
+  }
+}
+
+/**
+ * Opens a messenger on PostgreSQL or on the embedded database.
+ *
+ * @example
+ * import { openMessenger } from '@messenger/core';
+ * const messenger = await openMessenger({ databaseUrl: 'postgres://localhost/messenger', migrate: true });
+ * await messenger.send({ sender: 'bob', recipient: 'alice', message_content: 'hello' });
+ * const { messages } = await messenger.list({ recipient: 'alice', is_read: false });
+ * await messenger.close();
+ */
+export async function openMessenger(options: MessengerOptions = {}): Promise<Messenger> {
+  const url = options.databaseUrl;
+  const isPostgres = url !== undefined && /^postgres(ql)?:\/\//i.test(url);
+  const conn = isPostgres
+    ? await openPostgres(url, options.pool)
+    : await openPglite(embeddedDirectory(url), {
+        ...(options.lockTimeoutMs !== undefined && { lockTimeoutMs: options.lockTimeoutMs }),
+        ...(options.purpose !== undefined && { purpose: options.purpose }),
+      });
+  const messenger = new Messenger(conn);
+  if (options.migrate ?? !isPostgres) {
+    try {
+      await messenger.migrate();
+    } catch (err) {
+      await conn.close().catch(() => {});
+      throw err;
+    }
+  }
+  return messenger;
+}
+
+function embeddedDirectory(url: string | undefined): string | undefined {
+  if (url === undefined || url === '' || url === 'memory://') return undefined;
+  if (url.startsWith('file://')) return new URL(url).pathname;
+  return url;
+}

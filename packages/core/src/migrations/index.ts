@@ -1,0 +1,12 @@
+import type { Migration, MigrationProvider } from 'kysely';
+import * as m0001 from './0001-create-messages.js';
+
+/** Every migration shipped with core, by name; names sort in the order they run. */
+export const migrations: Record<string, Migration> = {
+  '0001-create-messages': m0001,
+};
+
+/** Hands Kysely's Migrator the migrations bundled in this package (no file-system scan). */
+export const bundledMigrationProvider: MigrationProvider = {
+  getMigrations: async () => migrations,
+};

@@ -1,0 +1,47 @@
+import type { ValidationIssue } from '../errors.js';
+
+/** Number of Unicode code points in `s` (an emoji is one, a combining mark is one more). */
+export function codePointLength(s: string): number {
+  let n = 0;
+  for (const _ of s) n++;
+  return n;
+}
+
+const CONTROL = /\p{Cc}/u;
+
+interface TextRule {
+  readonly max: number;
+  /** Names may hold no control character at all; text may hold newlines and tabs but never NUL. */
+  readonly allowControl: boolean;
+}
+
+/**
+ * Checks one required text field: a string, trimmed, not blank, at most `max`
+ * code points, valid Unicode, no NUL (and, for names, no control character).
+ * Returns the trimmed value or the issue.
+ */
+export function checkText(
+  field: string,
+  raw: unknown,
+  rule: TextRule,
+): { value: string; issue?: undefined } | { value?: undefined; issue: ValidationIssue } {
+  const fail = (message: string) => ({ issue: { field, message } });
+  if (raw === undefined) return fail('is required');
+  if (raw === null) return fail('may not be null');
+  if (typeof raw !== 'string') return fail(`must be a string, got ${describeType(raw)}`);
+  if (!raw.isWellFormed()) return fail('must be valid Unicode text (lone surrogate)');
+  if (raw.includes('\0')) return fail('may not contain NUL characters');
+  const value = raw.trim();
+  if (value.length === 0) return fail('may not be blank');
+  if (!rule.allowControl && CONTROL.test(value)) return fail('may not contain control characters');
+  const length = codePointLength(value);
+  if (length > rule.max) return fail(`at most ${rule.max} characters, got ${length}`);
+  return { value };
+}
+
+/** A short name of a value's JSON type, for error messages. */
+export function describeType(v: unknown): string {
+  if (v === null) return 'null';
+  if (Array.isArray(v)) return 'array';
+  return typeof v;
+}

@@ -1,0 +1,7 @@
+export {
+  type Backend,
+  backends,
+  freshPostgresSchema,
+  type PostgresSchema,
+  postgresUrl,
+} from './backends.js';
