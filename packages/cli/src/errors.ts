@@ -7,3 +7,22 @@ export class UsageError extends Error {
 export class ConfigError extends Error {
   readonly code = 'config';
 }
+
+/**
+ * The messenger HTTP API answered with an error that has no counterpart among
+ * core's errors (`bad_request`, `rate_limited`, `internal`, …), or answered with
+ * something that is not the API's answer (`http_error`, `bad_response`).
+ * `code` is the server's code, shown as is. Exit code 1.
+ */
+export class RemoteError extends Error {
+  readonly code: string;
+  /** HTTP status of the answer. */
+  readonly status: number;
+
+  constructor(code: string, message: string, status: number) {
+    super(message);
+    this.name = 'RemoteError';
+    this.code = code;
+    this.status = status;
+  }
+}

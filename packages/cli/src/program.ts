@@ -4,7 +4,8 @@ import type { MessengerClient } from './client/messenger-client.js';
 import { dbMigrateCommand } from './commands/db-migrate.js';
 import { listCommand } from './commands/list.js';
 import { sendCommand } from './commands/send.js';
-import type { GlobalOptions } from './config.js';
+import { type ServeOptions, serveCommand } from './commands/serve.js';
+import { type GlobalOptions, resolveDatabase } from './config.js';
 import type { Output } from './output.js';
 
 /** What the program needs from its surroundings. */
@@ -111,6 +112,16 @@ Exit codes: 0 ok, 2 usage or validation error, 1 runtime error.`,
         await dbMigrateCommand(client, opts, ctx.out);
       }),
     );
+
+  program
+    .command('serve')
+    .description('Run the HTTP API on this database (embedded by default; migrations are applied).')
+    .option('-p, --port <port>', 'port to listen on', '8000')
+    .option('-H, --host <host>', 'address to listen on', '127.0.0.1')
+    .option('--log-level <level>', 'fatal, error, warn, info, debug, trace or silent', 'info')
+    .action(async (opts: ServeOptions) => {
+      await serveCommand(resolveDatabase(program.opts<GlobalOptions>(), ctx.env), opts, ctx.out);
+    });
 
   return program;
 }

@@ -15,10 +15,8 @@ export interface MigrationReport {
 export async function migrateToLatest(db: Kysely<any>): Promise<MigrationReport> {
   // Kysely looks for its migration tables in every schema unless told which one: a
   // `kysely_migration` table in any other schema would make it skip creating its own.
-  const { rows } = await sql<{ schema: string | null }>`select current_schema() as schema`.execute(
-    db,
-  );
-  const schema = rows[0]?.schema ?? undefined;
+  const current = sql<{ schema: string | null }>`select current_schema() as schema`;
+  const schema = (await current.execute(db)).rows[0]?.schema ?? undefined;
   const migrator = new Migrator({
     db,
     provider: bundledMigrationProvider,

@@ -1,0 +1,282 @@
+import { randomUUID } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { ListOptions, Message, MessagePage, MigrationReport } from '@messenger/core';
+import type { Agent, Dispatcher } from 'undici';
+import type { ApiSettings } from '../config.js';
+import { RemoteError, UsageError } from '../errors.js';
+import { errorFromFailure, errorFromReply, type TransportFailure } from './http-errors.js';
+import {
+  backoffDelay,
+  mayRetryFailure,
+  mayRetryStatus,
+  parseRetryAfter,
+  RETRY_AFTER_CAP_MS,
+} from './http-retry.js';
+import type { MessengerClient, SendRequest } from './messenger-client.js';
+
+/** Settings of the HTTP transport. */
+export interface HttpClientOptions extends ApiSettings {
+  /** Sent as `User-Agent`, e.g. `msg/0.1.0`. */
+  readonly userAgent: string;
+}
+
+/** The query parameters of `GET /api/messages/`, in the order they are sent. */
+const LIST_PARAMETERS = [
+  'sender',
+  'recipient',
+  'is_read',
+  'since',
+  'until',
+  'limit',
+  'cursor',
+] as const satisfies readonly (keyof ListOptions)[];
+
+interface Undici {
+  readonly agent: Agent;
+  readonly request: typeof import('undici').request;
+}
+
+interface Reply {
+  readonly status: number;
+  readonly headers: Dispatcher.ResponseData['headers'];
+  readonly text: string;
+}
+
+type Attempt = { readonly reply: Reply } | { readonly failure: TransportFailure };
+
+/**
+ * Talks to a messenger server over its HTTP API (undici). Validation happens on the
+ * server; its errors come back as the errors the direct transport throws. Reads are
+ * retried on network failures and 502/503/504, a send only when the connection was
+ * refused; every call, retries included, ends within `requestTimeoutMs`.
+ */
+export class HttpClient implements MessengerClient {
+  readonly #options: HttpClientOptions;
+  #undici: Promise<Undici> | undefined;
+
+  constructor(options: HttpClientOptions) {
+    this.#options = options;
+  }
+
+  async send(request: SendRequest): Promise<Message> {
+    const body = JSON.stringify({
+      sender: request.sender,
+      recipient: request.recipient,
+      message_content: request.message_content,
+    });
+    const { reply, where } = await this.#call('POST', 'api/messages/send/', body);
+    const message = toMessage(parseJson(reply.text));
+    if (message === undefined) throw badResponse(reply, where, 'expected the stored message');
+    return message;
+  }
+
+  async list(options: ListOptions): Promise<MessagePage> {
+    const query = new URLSearchParams();
+    for (const name of LIST_PARAMETERS) {
+      const value = options[name];
+      if (value === undefined || value === null || value === '') continue;
+      query.set(name, value instanceof Date ? value.toISOString() : String(value));
+    }
+    const search = query.toString() === '' ? '' : `?${query}`;
+    const { reply, where } = await this.#call('GET', `api/messages/${search}`);
+    const data = parseJson(reply.text);
+    const messages = Array.isArray(data) ? data.map(toMessage) : [undefined];
+    if (!messages.every((m) => m !== undefined)) {
+      throw badResponse(reply, where, 'expected an array of messages');
+    }
+    return { messages, nextCursor: nextCursorOf(reply.headers) };
+  }
+
+  async migrate(): Promise<MigrationReport> {
+    throw new UsageError(
+      'db migrate needs direct access to the database: run it with --db <url> (or DATABASE_URL), not over the HTTP API (--api / MSG_API_URL)',
+    );
+  }
+
+  async close(): Promise<void> {
+    const undici = this.#undici;
+    this.#undici = undefined;
+    if (undici) await (await undici).agent.destroy();
+  }
+
+  /**
+   * Makes one call, retrying where safe, and returns a 2xx answer; anything else is
+   * thrown as the matching error.
+   */
+  async #call(
+    method: 'GET' | 'POST',
+    path: string,
+    body?: string,
+  ): Promise<{ reply: Reply; where: string }> {
+    const { agent, request } = await this.#load();
+    const { baseUrl, requestTimeoutMs, retries } = this.#options;
+    const url = new URL(path, baseUrl);
+    const where = `${method} ${url.href}`;
+    const headers: Record<string, string> = {
+      accept: 'application/json',
+      'user-agent': this.#options.userAgent,
+      // One id for every attempt, so the server's logs show the retries of one call.
+      'x-request-id': randomUUID(),
+    };
+    if (body !== undefined) headers['content-type'] = 'application/json';
+    const deadline = requestTimeoutMs > 0 ? Date.now() + requestTimeoutMs : Number.POSITIVE_INFINITY;
+
+    for (let attempt = 1; ; attempt++) {
+      const outcome = await this.#attempt(request, agent, url, { method, headers, body }, deadline);
+      let retry: boolean;
+      let wait = backoffDelay(attempt);
+      if ('reply' in outcome) {
+        const { reply } = outcome;
+        if (reply.status >= 200 && reply.status < 300) return { reply, where };
+        retry = mayRetryStatus(method, reply.status);
+        const retryAfter = parseRetryAfter(header(reply.headers, 'retry-after'));
+        if (retryAfter !== undefined) {
+          retry &&= retryAfter <= RETRY_AFTER_CAP_MS;
+          wait = Math.max(wait, retryAfter);
+        }
+      } else {
+        retry = !outcome.failure.timedOut && mayRetryFailure(method, outcome.failure.code);
+      }
+      if (!retry || attempt > retries || Date.now() + wait >= deadline) {
+        throw 'reply' in outcome
+          ? await errorFromReply(
+              {
+                status: outcome.reply.status,
+                contentType: header(outcome.reply.headers, 'content-type'),
+                location: header(outcome.reply.headers, 'location'),
+                text: outcome.reply.text,
+              },
+              where,
+            )
+          : await errorFromFailure(outcome.failure, baseUrl, this.#options, attempt);
+      }
+      await sleep(wait);
+    }
+  }
+
+  async #attempt(
+    request: Undici['request'],
+    agent: Agent,
+    url: URL,
+    init: { method: 'GET' | 'POST'; headers: Record<string, string>; body: string | undefined },
+    deadline: number,
+  ): Promise<Attempt> {
+    // Our own timer: undici's timeouts are coarse (about a second) and per phase.
+    const controller = new AbortController();
+    const remaining = deadline - Date.now();
+    const timer = Number.isFinite(remaining)
+      ? setTimeout(() => controller.abort(), Math.max(0, remaining))
+      : undefined;
+    try {
+      const res = await request(url, {
+        dispatcher: agent,
+        method: init.method,
+        headers: init.headers,
+        body: init.body ?? null,
+        signal: controller.signal,
+      });
+      const text = await res.body.text();
+      return { reply: { status: res.statusCode, headers: res.headers, text } };
+    } catch (err) {
+      const code = errorCode(err);
+      return {
+        failure: {
+          code,
+          message: err instanceof Error ? err.message : String(err),
+          timedOut:
+            controller.signal.aborted ||
+            code === 'UND_ERR_HEADERS_TIMEOUT' ||
+            code === 'UND_ERR_BODY_TIMEOUT',
+        },
+      };
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /** Loads undici on first use: only the HTTP transport pays for it. */
+  #load(): Promise<Undici> {
+    this.#undici ??= import('undici').then(({ Agent, request }) => {
+      const { connectTimeoutMs, requestTimeoutMs } = this.#options;
+      return {
+        request,
+        agent: new Agent({
+          connect: { timeout: connectTimeoutMs },
+          headersTimeout: requestTimeoutMs,
+          bodyTimeout: requestTimeoutMs,
+        }),
+      };
+    });
+    return this.#undici;
+  }
+}
+
+/** The error code of a Node or undici error, looking into `cause` and `AggregateError`s. */
+function errorCode(err: unknown): string | undefined {
+  if (typeof err !== 'object' || err === null) return undefined;
+  const e = err as { code?: unknown; cause?: unknown; errors?: unknown };
+  if (typeof e.code === 'string') return e.code;
+  if (Array.isArray(e.errors) && e.errors.length > 0) return errorCode(e.errors[0]);
+  return errorCode(e.cause);
+}
+
+function header(headers: Reply['headers'], name: string): string | undefined {
+  const v = headers[name];
+  return Array.isArray(v) ? v[0] : v;
+}
+
+/** `X-Next-Cursor`, else the `cursor` of the `Link: <…>; rel="next"` URL, else `null`. */
+function nextCursorOf(headers: Reply['headers']): string | null {
+  const direct = header(headers, 'x-next-cursor');
+  if (direct !== undefined && direct !== '') return direct;
+  const link = header(headers, 'link');
+  const next = link && /<([^>]*)>\s*;[^,]*\brel="?next"?/i.exec(link)?.[1];
+  if (!next) return null;
+  try {
+    return new URL(next, 'http://x/').searchParams.get('cursor');
+  } catch {
+    return null;
+  }
+}
+
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}
+
+/** A message of the API, with its fields in the order the direct transport prints them. */
+function toMessage(v: unknown): Message | undefined {
+  if (typeof v !== 'object' || v === null) return undefined;
+  const m = v as Record<keyof Message, unknown>;
+  if (
+    typeof m.id !== 'number' ||
+    typeof m.sender !== 'string' ||
+    typeof m.recipient !== 'string' ||
+    typeof m.message_content !== 'string' ||
+    typeof m.sent_datetime !== 'string' ||
+    typeof m.is_read !== 'boolean' ||
+    (m.read_at !== null && typeof m.read_at !== 'string')
+  ) {
+    return undefined;
+  }
+  return {
+    id: m.id,
+    sender: m.sender,
+    recipient: m.recipient,
+    message_content: m.message_content,
+    sent_datetime: m.sent_datetime,
+    is_read: m.is_read,
+    read_at: m.read_at,
+  };
+}
+
+function badResponse(reply: Reply, where: string, expected: string): RemoteError {
+  return new RemoteError(
+    'bad_response',
+    `unexpected answer to ${where}: HTTP ${reply.status}, ${expected} (is this a messenger API?)`,
+    reply.status,
+  );
+}

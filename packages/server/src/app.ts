@@ -1,0 +1,172 @@
+import { randomUUID } from 'node:crypto';
+import formbody from '@fastify/formbody';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import type { Messenger } from '@messenger/core';
+import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import secureJson from 'secure-json-parse';
+import { HttpError, HttpErrorCode, toErrorReply } from './http-errors.js';
+import { healthRoutes } from './routes/health.js';
+import { messageRoutes } from './routes/messages.js';
+import { errorSchema, messageSchema } from './schemas.js';
+
+/** Largest accepted request body: 16 KiB. */
+export const BODY_LIMIT = 16 * 1024;
+
+/** What {@link buildApp} needs. */
+export interface AppOptions {
+  /** The open messenger the routes use; closed when the app closes if `closeMessenger` is true. */
+  readonly messenger: Messenger;
+  /** Close the messenger in the app's `onClose` hook (default true). */
+  readonly closeMessenger?: boolean;
+  /** Fastify logger options, or false (default) for none. */
+  readonly logger?: FastifyServerOptions['logger'];
+  /** Trust `X-Forwarded-*` from a proxy such as nginx (default false). */
+  readonly trustProxy?: FastifyServerOptions['trustProxy'];
+}
+
+const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
+
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
+/**
+ * Builds the HTTP API over an open messenger. It does not listen: call
+ * `app.listen()` (see `startServer`) or use `app.inject()` in tests.
+ *
+ * @example
+ * const app = await buildApp({ messenger: await openMessenger() });
+ * await app.listen({ port: 8000, host: '127.0.0.1' });
+ */
+export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
+  const app = Fastify({
+    logger: options.logger ?? false,
+    trustProxy: options.trustProxy ?? false,
+    bodyLimit: BODY_LIMIT,
+    routerOptions: { ignoreTrailingSlash: true },
+    keepAliveTimeout: 72_000,
+    requestTimeout: 30_000,
+    return503OnClosing: true,
+    // Honour an incoming X-Request-Id when it is a sane token; otherwise make one.
+    requestIdHeader: false,
+    genReqId: (req) => {
+      const given = req.headers['x-request-id'];
+      return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
+    },
+    ajv: { customOptions: { coerceTypes: false } },
+  });
+
+  // Core validates every input; route schemas document the API and serialize responses.
+  app.setValidatorCompiler(() => (value) => ({ value }));
+
+  app.setErrorHandler(async (err, request, reply) => {
+    const r = toErrorReply(err, request.id);
+    if (r.unexpected) request.log.error({ err }, 'unexpected error');
+    else if (r.status >= 500) request.log.warn({ err }, r.body.error.message);
+    return reply.code(r.status).headers(r.headers).send(r.body);
+  });
+
+  // Only JSON and form bodies; anything else is 415. The JSON parser says what is wrong.
+  app.removeContentTypeParser(['text/plain', 'application/json']);
+  app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (_request, body, done) => {
+    let text: string;
+    try {
+      text = strictUtf8.decode(body as Buffer);
+    } catch {
+      done(new HttpError(400, HttpErrorCode.badRequest, 'body is not valid UTF-8'), undefined);
+      return;
+    }
+    if (text.trim() === '') {
+      done(
+        new HttpError(400, HttpErrorCode.badRequest, 'body is empty: send a JSON object'),
+        undefined,
+      );
+      return;
+    }
+    try {
+      done(
+        null,
+        secureJson.parse(text, undefined, { protoAction: 'error', constructorAction: 'error' }),
+      );
+    } catch (err) {
+      done(
+        new HttpError(
+          400,
+          HttpErrorCode.badRequest,
+          `body is not valid JSON: ${(err as Error).message}`,
+        ),
+        undefined,
+      );
+    }
+  });
+
+  app.addSchema(messageSchema);
+  app.addSchema(errorSchema);
+
+  await app.register(formbody, { bodyLimit: BODY_LIMIT });
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.0.3',
+      info: {
+        title: 'messenger API',
+        version: '1',
+        description:
+          'Send and list short messages. Compatible with the original messenger_api service; errors are {"error": {"code", "message", "fields"}}.',
+      },
+      tags: [
+        { name: 'messages', description: 'Send and list messages' },
+        { name: 'health', description: 'Probes for load balancers and orchestrators' },
+      ],
+    },
+    refResolver: {
+      buildLocalReference: (json, _base, _fragment, i) => String(json.$id ?? `def-${i}`),
+    },
+  });
+  await app.register(swaggerUi, {
+    routePrefix: '/api/docs',
+    staticCSP: true,
+    // The default CSP's upgrade-insecure-requests makes browsers fetch the page's scripts over
+    // https, so the page stays blank when served over plain http under any name but localhost.
+    transformStaticCSP: (header) => header.replace(/\s*upgrade-insecure-requests;?/, ''),
+  });
+
+  const allowed = new Map<string, Set<string>>();
+  app.addHook('onRoute', (route) => {
+    const path = route.url.replace(/\/+$/, '') || '/';
+    const methods = Array.isArray(route.method) ? route.method : [route.method];
+    const set = allowed.get(path) ?? new Set<string>();
+    for (const m of methods) set.add(m);
+    allowed.set(path, set);
+  });
+
+  app.addHook('onRequest', async (request, reply) => {
+    reply.header('x-request-id', request.id);
+  });
+
+  app.get('/api/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+  await app.register(messageRoutes, { messenger: options.messenger });
+  await app.register(healthRoutes, { messenger: options.messenger });
+
+  app.setNotFoundHandler(async (request) => {
+    const path = (request.url.split('?')[0] ?? '/').replace(/\/+$/, '') || '/';
+    const methods = allowed.get(path);
+    if (methods && !methods.has(request.method)) {
+      const allow = [...methods].sort().join(', ');
+      throw new HttpError(
+        405,
+        HttpErrorCode.methodNotAllowed,
+        `method ${request.method} is not allowed here; allowed: ${allow}`,
+        {
+          allow,
+        },
+      );
+    }
+    throw new HttpError(404, 'not_found', `no route ${request.method} ${path}; see /api/docs`);
+  });
+
+  if (options.closeMessenger ?? true) {
+    app.addHook('onClose', async () => {
+      await options.messenger.close();
+    });
+  }
+  return app;
+}

@@ -1,0 +1,61 @@
+import { openMessenger } from '@messenger/core';
+import { ConfigError, loadConfig } from './config.js';
+import { startServer } from './start-server.js';
+
+/**
+ * `messenger-server`: the API server for containers, configured by environment
+ * (PORT, HOST, DATABASE_URL, LOG_LEVEL, DB_POOL_MAX, TRUST_PROXY, SHUTDOWN_TIMEOUT_MS).
+ * `messenger-server migrate` applies the migrations and exits.
+ */
+async function main(argv: string[]): Promise<number> {
+  let config: ReturnType<typeof loadConfig>;
+  try {
+    config = loadConfig(process.env);
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`messenger-server: ${err.message}\n`);
+      return 2;
+    }
+    throw err;
+  }
+  const command = argv[0];
+  if (command === 'migrate') {
+    const messenger = await openMessenger({ databaseUrl: config.databaseUrl, migrate: false });
+    try {
+      const { applied } = await messenger.migrate();
+      process.stdout.write(
+        `${JSON.stringify({ level: 'info', msg: 'migrations applied', applied, time: Date.now() })}\n`,
+      );
+    } finally {
+      await messenger.close();
+    }
+    return 0;
+  }
+  if (command !== undefined) {
+    process.stderr.write(
+      `messenger-server: unknown command ${JSON.stringify(command)}; expected "migrate" or nothing\n`,
+    );
+    return 2;
+  }
+  const server = await startServer({
+    databaseUrl: config.databaseUrl,
+    port: config.port,
+    host: config.host,
+    poolMax: config.poolMax,
+    trustProxy: config.trustProxy,
+    shutdownTimeoutMs: config.shutdownTimeoutMs,
+    logger: { level: config.logLevel },
+  });
+  await server.closed;
+  return 0;
+}
+
+try {
+  process.exitCode = await main(process.argv.slice(2));
+} catch (err) {
+  const e = err as { code?: unknown; message?: unknown };
+  process.stderr.write(
+    `${JSON.stringify({ level: 'fatal', msg: 'messenger-server failed to start', code: e.code, error: String(e.message ?? err), time: Date.now() })}\n`,
+  );
+  process.exitCode = 1;
+}

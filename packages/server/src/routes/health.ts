@@ -1,0 +1,12 @@
+import type { Messenger } from '@messenger/core';
+import type { FastifyInstance } from 'fastify';
+import { healthSchema, readySchema } from '../schemas.js';
+
+/** `GET /healthz` (the process is up) and `GET /readyz` (the database answers; 503 when not). */
+export async function healthRoutes(app: FastifyInstance, opts: { messenger: Messenger }) {
+  app.get('/healthz', { schema: healthSchema }, async () => ({ status: 'ok' }));
+  app.get('/readyz', { schema: readySchema }, async () => {
+    await opts.messenger.ping();
+    return { status: 'ready' };
+  });
+}

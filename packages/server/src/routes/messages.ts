@@ -1,0 +1,48 @@
+import { type Messenger, ValidationError, type ValidationIssue } from '@messenger/core';
+import type { FastifyInstance } from 'fastify';
+import { listSchema, sendSchema } from '../schemas.js';
+
+/** `POST /api/messages/send/` and `GET /api/messages/`. */
+export async function messageRoutes(app: FastifyInstance, opts: { messenger: Messenger }) {
+  const { messenger } = opts;
+
+  app.post('/api/messages/send/', { schema: sendSchema }, async (request, reply) => {
+    const message = await messenger.send(request.body as Record<string, unknown>);
+    return reply.code(201).send(message);
+  });
+
+  app.get('/api/messages/', { schema: listSchema }, async (request, reply) => {
+    const query = request.query as Record<string, unknown>;
+    const misjoined = misjoinedParameters(query);
+    if (misjoined.length > 0) throw new ValidationError(misjoined);
+    const page = await messenger.list(query);
+    if (page.nextCursor !== null) {
+      const next = new URLSearchParams();
+      for (const [k, v] of Object.entries(query))
+        if (k !== 'cursor' && typeof v === 'string') next.set(k, v);
+      next.set('cursor', page.nextCursor);
+      reply.header('x-next-cursor', page.nextCursor);
+      reply.header('link', `</api/messages/?${next.toString()}>; rel="next"`);
+    }
+    return page.messages;
+  });
+}
+
+/**
+ * The original README's own example `?sender=bob?recipient=alice` joins parameters
+ * with `?`: the whole tail becomes the sender. Say so instead of listing nothing.
+ */
+function misjoinedParameters(query: Record<string, unknown>): ValidationIssue[] {
+  const issues: ValidationIssue[] = [];
+  for (const [field, value] of Object.entries(query)) {
+    if (typeof value !== 'string') continue;
+    const m = /\?([A-Za-z_]+)=/.exec(value);
+    if (m) {
+      issues.push({
+        field,
+        message: `contains "?${m[1]}=": query parameters are joined with "&", e.g. ?sender=bob&recipient=alice`,
+      });
+    }
+  }
+  return issues;
+}

@@ -1,0 +1,92 @@
+import { openMessenger } from '@messenger/core';
+import type { FastifyInstance, FastifyServerOptions } from 'fastify';
+import { buildApp } from './app.js';
+
+/** What {@link startServer} needs. */
+export interface StartOptions {
+  readonly databaseUrl?: string | undefined;
+  readonly port: number;
+  readonly host: string;
+  /** Run migrations before listening (default: only on the embedded database). */
+  readonly migrate?: boolean | undefined;
+  readonly poolMax?: number | undefined;
+  readonly trustProxy?: boolean | undefined;
+  readonly logger?: FastifyServerOptions['logger'];
+  /** How long in-flight requests may take to finish after SIGTERM/SIGINT, in ms (default 10000). */
+  readonly shutdownTimeoutMs?: number | undefined;
+  /** Shown to another process that finds the embedded database locked. */
+  readonly purpose?: string | undefined;
+}
+
+/** A listening server. */
+export interface RunningServer {
+  readonly app: FastifyInstance;
+  /** `http://host:port` it listens on. */
+  readonly url: string;
+  /** Resolves when the server has shut down (after a signal or {@link RunningServer.close}). */
+  readonly closed: Promise<void>;
+  close(): Promise<void>;
+}
+
+/**
+ * Opens the database, builds the app, listens, and shuts down gracefully on
+ * SIGTERM/SIGINT: stop accepting, let in-flight requests finish, close the pool.
+ */
+export async function startServer(options: StartOptions): Promise<RunningServer> {
+  const messenger = await openMessenger({
+    databaseUrl: options.databaseUrl,
+    migrate: options.migrate,
+    pool: { max: options.poolMax ?? 10 },
+    purpose: options.purpose ?? `messenger-server pid ${process.pid}`,
+  });
+  let app: FastifyInstance;
+  try {
+    app = await buildApp({
+      messenger,
+      logger: options.logger,
+      trustProxy: options.trustProxy,
+    });
+  } catch (err) {
+    await messenger.close();
+    throw err;
+  }
+  let resolveClosed: () => void = () => {};
+  const closed = new Promise<void>((r) => {
+    resolveClosed = r;
+  });
+  let closing: Promise<void> | undefined;
+  const close = () => {
+    closing ??= (async () => {
+      process.off('SIGTERM', onSignal);
+      process.off('SIGINT', onSignal);
+      const timer = setTimeout(() => {
+        app.log.warn('in-flight requests did not finish in time; closing their connections');
+        app.server.closeAllConnections();
+      }, options.shutdownTimeoutMs ?? 10_000);
+      timer.unref();
+      try {
+        await app.close();
+      } finally {
+        clearTimeout(timer);
+        resolveClosed();
+      }
+    })();
+    return closing;
+  };
+  const onSignal = (signal: NodeJS.Signals) => {
+    app.log.info({ signal }, 'shutting down');
+    void close();
+  };
+  process.on('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
+  try {
+    await app.listen({ port: options.port, host: options.host });
+  } catch (err) {
+    await close();
+    throw err;
+  }
+  const address = app.server.address();
+  const port = typeof address === 'object' && address ? address.port : options.port;
+  const host = options.host.includes(':') ? `[${options.host}]` : options.host;
+  return { app, url: `http://${host}:${port}`, closed, close };
+}
