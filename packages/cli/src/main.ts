@@ -1,7 +1,6 @@
 import { createRequire } from 'node:module';
-import { MessengerError } from '@messenger/core';
 import { CommanderError } from 'commander';
-import { ConfigError, UsageError } from './errors.js';
+import { ConfigError, RemoteError, UsageError } from './errors.js';
 import { processOutput } from './output.js';
 import { buildProgram } from './program.js';
 import { readStdin } from './read-stdin.js';
@@ -27,6 +26,13 @@ async function main(): Promise<number> {
       out.note(`msg: error: ${err.message}`);
       return EXIT_USAGE;
     }
+    if (err instanceof RemoteError) {
+      out.note(`msg: ${err.code}: ${err.message}`);
+      return err.code === 'validation_failed' ? EXIT_USAGE : EXIT_RUNTIME;
+    }
+    // Loaded here, not up front: `msg --api …` never needs core (and its database
+    // drivers) unless something failed.
+    const { MessengerError } = await import('@messenger/core');
     if (err instanceof MessengerError) {
       out.note(`msg: ${err.code}: ${err.message}`);
       return err.code === 'validation_failed' ? EXIT_USAGE : EXIT_RUNTIME;

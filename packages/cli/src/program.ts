@@ -1,4 +1,4 @@
-import { Command, Option } from 'commander';
+import { Command } from 'commander';
 import { createClient } from './client/create-client.js';
 import type { MessengerClient } from './client/messenger-client.js';
 import { dbMigrateCommand } from './commands/db-migrate.js';
@@ -23,10 +23,19 @@ export function buildProgram(ctx: ProgramContext): Command {
       'Send and list messages, on the embedded database, PostgreSQL, or a messenger server.',
     )
     .version(ctx.version, '-V, --version')
-    .addOption(
-      new Option('--db <url>', 'PostgreSQL URL (postgres://…) or embedded data directory').env(
-        'DATABASE_URL',
-      ),
+    // No Option.env(): config.ts reads DATABASE_URL and MSG_API_URL itself, so that a flag
+    // can be told from the environment (flags win over it).
+    .option(
+      '--db <url>',
+      'PostgreSQL URL (postgres://…) or embedded data directory (env: DATABASE_URL)',
+    )
+    .option(
+      '--api <url>',
+      'use the messenger HTTP API at this URL instead of a database (env: MSG_API_URL)',
+    )
+    .option(
+      '--timeout <ms>',
+      'HTTP API: give up after this long, retries included (env: MSG_REQUEST_TIMEOUT_MS, default 30000)',
     )
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride()
@@ -39,6 +48,8 @@ export function buildProgram(ctx: ProgramContext): Command {
       `
 Where the data lives: --db, else DATABASE_URL, else the embedded database in
 MSG_DATA_DIR, else $XDG_DATA_HOME/messenger, else ~/.local/share/messenger.
+With --api (or MSG_API_URL, unless --db is given) every command goes through
+a messenger server's HTTP API instead.
 
 Exit codes: 0 ok, 2 usage or validation error, 1 runtime error.`,
     );
@@ -47,11 +58,10 @@ Exit codes: 0 ok, 2 usage or validation error, 1 runtime error.`,
   const withClient =
     <A extends unknown[]>(fn: (client: MessengerClient, ...args: A) => Promise<void>) =>
     async (...args: A) => {
-      const client = createClient(
-        program.opts<GlobalOptions>(),
-        ctx.env,
-        `msg ${process.argv.slice(2, 3).join(' ')}`,
-      );
+      const client = await createClient(program.opts<GlobalOptions>(), ctx.env, {
+        purpose: `msg ${process.argv.slice(2, 3).join(' ')}`,
+        version: ctx.version,
+      });
       try {
         await fn(client, ...args);
       } finally {

@@ -1,10 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import formbody from '@fastify/formbody';
 import swagger from '@fastify/swagger';
-import swaggerUi from '@fastify/swagger-ui';
 import type { Messenger } from '@messenger/core';
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import secureJson from 'secure-json-parse';
+import { renderDocsPage } from './docs-page.js';
 import { HttpError, HttpErrorCode, toErrorReply } from './http-errors.js';
 import { healthRoutes } from './routes/health.js';
 import { messageRoutes } from './routes/messages.js';
@@ -121,13 +121,6 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
       buildLocalReference: (json, _base, _fragment, i) => String(json.$id ?? `def-${i}`),
     },
   });
-  await app.register(swaggerUi, {
-    routePrefix: '/api/docs',
-    staticCSP: true,
-    // The default CSP's upgrade-insecure-requests makes browsers fetch the page's scripts over
-    // https, so the page stays blank when served over plain http under any name but localhost.
-    transformStaticCSP: (header) => header.replace(/\s*upgrade-insecure-requests;?/, ''),
-  });
 
   const allowed = new Map<string, Set<string>>();
   app.addHook('onRoute', (route) => {
@@ -143,6 +136,14 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   });
 
   app.get('/api/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+  let docsPage: string | undefined;
+  app.get('/api/docs', { schema: { hide: true } }, async (_request, reply) => {
+    docsPage ??= renderDocsPage(app.swagger() as Parameters<typeof renderDocsPage>[0]);
+    return reply
+      .type('text/html; charset=utf-8')
+      .header('content-security-policy', "default-src 'none'; style-src 'unsafe-inline'")
+      .send(docsPage);
+  });
   await app.register(messageRoutes, { messenger: options.messenger });
   await app.register(healthRoutes, { messenger: options.messenger });
 

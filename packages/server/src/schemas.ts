@@ -47,7 +47,7 @@ export const errorSchema = {
   },
 } as const;
 
-const errorRef = { $ref: 'Error#' } as const;
+const error = (description: string) => ({ description, $ref: 'Error#' }) as const;
 
 export const sendSchema = {
   summary: 'Send a message',
@@ -63,11 +63,13 @@ export const sendSchema = {
     },
   },
   response: {
-    201: { $ref: 'Message#' },
-    400: errorRef,
-    413: errorRef,
-    415: errorRef,
-    503: errorRef,
+    201: { description: 'The stored message.', $ref: 'Message#' },
+    400: error(
+      'A field broke a rule (validation_failed) or the body is not valid JSON (bad_request).',
+    ),
+    413: error('The body is over 16 KiB (payload_too_large).'),
+    415: error('The body is neither JSON nor form-encoded (unsupported_media_type).'),
+    503: error('The database is unavailable; retry after Retry-After seconds.'),
   },
 } as const;
 
@@ -102,9 +104,13 @@ export const listSchema = {
     },
   },
   response: {
-    200: { type: 'array', items: { $ref: 'Message#' } },
-    400: errorRef,
-    503: errorRef,
+    200: {
+      description: 'Messages, newest first.',
+      type: 'array',
+      items: { $ref: 'Message#' },
+    },
+    400: error('A parameter is unknown, repeated or malformed (validation_failed).'),
+    503: error('The database is unavailable; retry after Retry-After seconds.'),
   },
 } as const;
 
@@ -117,11 +123,14 @@ const statusSchema = {
 export const healthSchema = {
   summary: 'Liveness: the process is up',
   tags: ['health'],
-  response: { 200: statusSchema },
+  response: { 200: { description: 'The process is up.', ...statusSchema } },
 } as const;
 
 export const readySchema = {
   summary: 'Readiness: the database answers',
   tags: ['health'],
-  response: { 200: statusSchema, 503: errorRef },
+  response: {
+    200: { description: 'The database answers.', ...statusSchema },
+    503: error('The database does not answer (unavailable).'),
+  },
 } as const;

@@ -12,6 +12,7 @@ import {
   parseRetryAfter,
   RETRY_AFTER_CAP_MS,
 } from './http-retry.js';
+import { loadUndici, type UndiciParts } from './load-undici.js';
 import type { MessengerClient, SendRequest } from './messenger-client.js';
 
 /** Settings of the HTTP transport. */
@@ -33,7 +34,7 @@ const LIST_PARAMETERS = [
 
 interface Undici {
   readonly agent: Agent;
-  readonly request: typeof import('undici').request;
+  readonly request: UndiciParts['request'];
 }
 
 interface Reply {
@@ -119,7 +120,8 @@ export class HttpClient implements MessengerClient {
       'x-request-id': randomUUID(),
     };
     if (body !== undefined) headers['content-type'] = 'application/json';
-    const deadline = requestTimeoutMs > 0 ? Date.now() + requestTimeoutMs : Number.POSITIVE_INFINITY;
+    const deadline =
+      requestTimeoutMs > 0 ? Date.now() + requestTimeoutMs : Number.POSITIVE_INFINITY;
 
     for (let attempt = 1; ; attempt++) {
       const outcome = await this.#attempt(request, agent, url, { method, headers, body }, deadline);
@@ -168,8 +170,9 @@ export class HttpClient implements MessengerClient {
       ? setTimeout(() => controller.abort(), Math.max(0, remaining))
       : undefined;
     try {
-      const res = await request(url, {
-        dispatcher: agent,
+      const res = await request(agent, {
+        origin: url.origin,
+        path: `${url.pathname}${url.search}`,
         method: init.method,
         headers: init.headers,
         body: init.body ?? null,
@@ -196,7 +199,7 @@ export class HttpClient implements MessengerClient {
 
   /** Loads undici on first use: only the HTTP transport pays for it. */
   #load(): Promise<Undici> {
-    this.#undici ??= import('undici').then(({ Agent, request }) => {
+    this.#undici ??= loadUndici().then(({ Agent, request }) => {
       const { connectTimeoutMs, requestTimeoutMs } = this.#options;
       return {
         request,

@@ -55,7 +55,10 @@ export function backoffDelay(attempt: number, random: () => number = Math.random
  * `Retry-After` in milliseconds: delay-seconds (`120`) or an HTTP date. `undefined` when
  * absent or unreadable; a date in the past is 0.
  */
-export function parseRetryAfter(value: string | undefined, now: number = Date.now()): number | undefined {
+export function parseRetryAfter(
+  value: string | undefined,
+  now: number = Date.now(),
+): number | undefined {
   if (value === undefined) return undefined;
   const v = value.trim();
   if (/^\d{1,9}$/.test(v)) return Number(v) * 1000;

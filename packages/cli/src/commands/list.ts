@@ -1,7 +1,7 @@
 import type { ListOptions } from '@messenger/core';
 import type { MessengerClient } from '../client/messenger-client.js';
 import { UsageError } from '../errors.js';
-import { messageTable, type Output } from '../output.js';
+import type { Output } from '../output.js';
 
 /** Options of `msg list`. */
 export interface ListCommandOptions {
@@ -40,6 +40,9 @@ export async function listCommand(
     return;
   }
   if (page.messages.length === 0) out.line('No messages.');
-  else out.line(messageTable(page.messages, out.color));
+  else {
+    const { messageTable } = await import('../message-table.js');
+    out.line(messageTable(page.messages, out.color));
+  }
   if (page.nextCursor !== null) out.note(`more: add --cursor ${page.nextCursor}`);
 }

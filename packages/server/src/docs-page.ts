@@ -1,0 +1,137 @@
+/** The parts of an OpenAPI 3 document the docs page shows. */
+interface OpenApiDoc {
+  info: { title: string; version: string; description?: string };
+  paths: Record<string, Record<string, Operation>>;
+}
+
+interface Operation {
+  summary?: string;
+  description?: string;
+  parameters?: {
+    name: string;
+    in: string;
+    required?: boolean;
+    description?: string;
+    schema?: Schema;
+  }[];
+  requestBody?: { content?: Record<string, { schema?: Schema }> };
+  responses?: Record<string, { description?: string }>;
+}
+
+interface Schema {
+  type?: string | string[];
+  enum?: unknown[];
+  minLength?: number;
+  maxLength?: number;
+  minimum?: number;
+  maximum?: number;
+  default?: unknown;
+  format?: string;
+  description?: string;
+  required?: string[];
+  properties?: Record<string, Schema>;
+}
+
+const escapeHtml = (s: unknown): string =>
+  String(s).replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+
+function constraints(s: Schema | undefined): string {
+  if (s === undefined) return '';
+  const parts: string[] = [];
+  if (s.type !== undefined) parts.push(Array.isArray(s.type) ? s.type.join(' | ') : s.type);
+  if (s.format !== undefined) parts.push(s.format);
+  if (s.minLength !== undefined) parts.push(`min length ${s.minLength}`);
+  if (s.maxLength !== undefined) parts.push(`max length ${s.maxLength}`);
+  if (s.minimum !== undefined) parts.push(`≥ ${s.minimum}`);
+  if (s.maximum !== undefined) parts.push(`≤ ${s.maximum}`);
+  if (s.enum !== undefined) parts.push(`one of ${s.enum.join(', ')}`);
+  if (s.default !== undefined) parts.push(`default ${String(s.default)}`);
+  return parts.join('; ');
+}
+
+function table(rows: [string, string, string][]): string {
+  if (rows.length === 0) return '';
+  return `<table><thead><tr><th>name</th><th>rule</th><th>meaning</th></tr></thead><tbody>${rows
+    .map(
+      ([n, r, d]) =>
+        `<tr><td><code>${escapeHtml(n)}</code></td><td>${escapeHtml(r)}</td><td>${escapeHtml(d)}</td></tr>`,
+    )
+    .join('')}</tbody></table>`;
+}
+
+function operation(path: string, method: string, op: Operation): string {
+  const params = (op.parameters ?? []).map((p): [string, string, string] => [
+    p.name,
+    `${p.in}${p.required ? ', required' : ''}; ${constraints(p.schema)}`,
+    p.description ?? p.schema?.description ?? '',
+  ]);
+  const body = Object.entries(op.requestBody?.content ?? {})[0];
+  const bodySchema = body?.[1].schema;
+  const fields = Object.entries(bodySchema?.properties ?? {}).map(
+    ([name, s]): [string, string, string] => [
+      name,
+      `${bodySchema?.required?.includes(name) ? 'required; ' : ''}${constraints(s)}`,
+      s.description ?? '',
+    ],
+  );
+  const responses = Object.entries(op.responses ?? {})
+    .map(
+      ([status, r]) =>
+        `<li><code>${escapeHtml(status)}</code> ${escapeHtml(r.description ?? '')}</li>`,
+    )
+    .join('');
+  const id = `${method}-${path}`.replace(/[^a-z0-9]+/gi, '-');
+  return `<section class="endpoint" id="${escapeHtml(id)}">
+<h2><span class="method ${escapeHtml(method)}">${escapeHtml(method.toUpperCase())}</span> <code class="path">${escapeHtml(path)}</code></h2>
+<p class="summary">${escapeHtml(op.summary ?? '')}</p>
+${op.description ? `<p>${escapeHtml(op.description)}</p>` : ''}
+${params.length ? `<h3>Query parameters</h3>${table(params)}` : ''}
+${fields.length ? `<h3>Body (${escapeHtml(body?.[0] ?? '')})</h3>${table(fields)}` : ''}
+${responses ? `<h3>Responses</h3><ul>${responses}</ul>` : ''}
+</section>`;
+}
+
+/**
+ * A self-contained HTML page describing the API, rendered from the OpenAPI
+ * document (no scripts, no external assets): the browsable page the original
+ * service had, without a front-end bundle.
+ */
+export function renderDocsPage(doc: OpenApiDoc): string {
+  const sections = Object.entries(doc.paths)
+    .flatMap(([path, ops]) =>
+      Object.entries(ops).map(([method, op]) => operation(path, method, op)),
+    )
+    .join('\n');
+  const nav = Object.entries(doc.paths)
+    .flatMap(([path, ops]) =>
+      Object.keys(ops).map(
+        (m) =>
+          `<li><a href="#${escapeHtml(`${m}-${path}`.replace(/[^a-z0-9]+/gi, '-'))}">${escapeHtml(m.toUpperCase())} ${escapeHtml(path)}</a></li>`,
+      ),
+    )
+    .join('');
+  return `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>${escapeHtml(doc.info.title)} — API docs</title>
+<style>
+body{font:16px/1.5 system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem;color:#1b1f24}
+h1{margin-bottom:.2rem}code{font:14px ui-monospace,monospace;background:#f3f4f6;padding:.1rem .3rem;border-radius:4px}
+.endpoint{border:1px solid #d0d7de;border-radius:8px;padding:0 1rem 1rem;margin:1.5rem 0}
+.method{display:inline-block;min-width:4.5rem;text-align:center;color:#fff;border-radius:4px;padding:.1rem .5rem;font-size:14px}
+.get{background:#0969da}.post{background:#1a7f37}.put,.patch{background:#9a6700}.delete{background:#cf222e}
+table{border-collapse:collapse;width:100%}td,th{border-bottom:1px solid #d0d7de;padding:.3rem;text-align:left;vertical-align:top}
+</style>
+</head>
+<body>
+<h1>${escapeHtml(doc.info.title)}</h1>
+<p>version ${escapeHtml(doc.info.version)} · <a href="/api/openapi.json">OpenAPI document</a></p>
+<p>${escapeHtml(doc.info.description ?? '')}</p>
+<nav><ul>${nav}</ul></nav>
+${sections}
+</body>
+</html>
+`;
+}
