@@ -1,6 +1,12 @@
 export { type CursorPosition, decodeCursor, encodeCursor } from './cursor.js';
-export type { Connection } from './database/connection.js';
+export type { Connection, Listener } from './database/connection.js';
 export { describePostgresUrl, type PostgresPoolOptions } from './database/open-postgres.js';
+export { MESSAGE_CHANNEL, type StreamEvent, type Subscription } from './delivery/hub.js';
+export {
+  decodeStreamCursor,
+  encodeStreamCursor,
+  type StreamPosition,
+} from './delivery/stream-cursor.js';
 export {
   ConflictError,
   DatabaseLockedError,
@@ -20,6 +26,7 @@ export {
   type SendMessageInput,
 } from './messenger.js';
 export type { MigrationReport } from './migrate.js';
+export { type MarkReadResult, READ_CHANNEL, type ReadReceipt } from './receipts.repository.js';
 export type { Result } from './result.js';
 export {
   DEFAULT_LIST_LIMIT,
@@ -33,5 +40,17 @@ export {
   type ListQuery,
   validateListOptions,
 } from './validation/list-query.js';
+export {
+  MAX_MARK_READ_IDS,
+  type MarkReadOptions,
+  type MarkReadQuery,
+  validateMarkRead,
+} from './validation/receipts-input.js';
 export { type SendInput, validateSendInput } from './validation/send-input.js';
+export {
+  STREAM_PARAMETERS,
+  type StreamOptions,
+  type StreamQuery,
+  validateStreamOptions,
+} from './validation/stream-options.js';
 export { codePointLength } from './validation/text.js';

@@ -11,7 +11,8 @@ type Db = Kysely<Database> | Transaction<Database>;
 const isoUtc = (column: 'sent_datetime' | 'read_at') =>
   sql<string>`to_char(${sql.ref(column)} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`;
 
-const messageColumns = [
+/** The columns of a {@link Message}, with times as exact text. */
+export const messageColumns = [
   'id',
   'sender',
   'recipient',
@@ -21,7 +22,8 @@ const messageColumns = [
   isoUtc('read_at').as('read_at'),
 ] as const;
 
-interface MessageSelection {
+/** A row selected with {@link messageColumns}. */
+export interface MessageSelection {
   id: string | number;
   sender: string;
   recipient: string;
@@ -32,7 +34,7 @@ interface MessageSelection {
 }
 
 /** Maps a selected row to the public {@link Message} shape; the only place rows become messages. */
-function toMessage(row: MessageSelection): Message {
+export function toMessage(row: MessageSelection): Message {
   return {
     id: Number(row.id),
     sender: row.sender,
@@ -72,6 +74,12 @@ export async function listMessages(db: Db, query: ListQuery): Promise<MessagePag
   }
   if (query.recipient !== undefined) {
     q = q.where(sql<boolean>`lower(recipient) = lower(${query.recipient})`);
+  }
+  if (query.conversation !== undefined) {
+    const [a, b] = query.conversation;
+    q = q.where(
+      sql<boolean>`conversation = least(lower(${a}), lower(${b})) || E'\n' || greatest(lower(${a}), lower(${b}))`,
+    );
   }
   if (query.isRead !== undefined) q = q.where('is_read', '=', query.isRead);
   if (query.since !== undefined) {

@@ -2,12 +2,18 @@ import type { Connection } from './database/connection.js';
 import { toMessengerError } from './database/database-errors.js';
 import { openPglite } from './database/open-pglite.js';
 import { openPostgres, type PostgresPoolOptions } from './database/open-postgres.js';
+import { positionOf } from './delivery/delivery.repository.js';
+import { DeliveryHub, type StreamEvent, type Subscription } from './delivery/hub.js';
+import type { StreamPosition } from './delivery/stream-cursor.js';
 import { ValidationError } from './errors.js';
 import type { Message, MessagePage } from './message.js';
 import { insertMessage, listMessages } from './message.repository.js';
 import { type MigrationReport, migrateToLatest } from './migrate.js';
+import { type MarkReadResult, markRead } from './receipts.repository.js';
 import { type ListOptions, validateListOptions } from './validation/list-query.js';
+import { type MarkReadOptions, validateMarkRead } from './validation/receipts-input.js';
 import { validateSendInput } from './validation/send-input.js';
+import { type StreamOptions, validateStreamOptions } from './validation/stream-options.js';
 
 /** Where the data lives and how to reach it. */
 export interface MessengerOptions {
@@ -28,6 +34,11 @@ export interface MessengerOptions {
   readonly lockTimeoutMs?: number | undefined;
   /** Embedded database: what this process is doing, shown to another process that finds it locked. */
   readonly purpose?: string | undefined;
+  /**
+   * Errors of background work (live delivery polling) that no caller awaits.
+   * Delivery retries by itself; this is for logging. Default: ignored.
+   */
+  readonly onBackgroundError?: ((err: unknown) => void) | undefined;
 }
 
 /** A message to send. Text fields are trimmed; unknown keys are ignored. */
@@ -43,10 +54,13 @@ export interface SendMessageInput {
  */
 export class Messenger {
   readonly #conn: Connection;
+  readonly #onBackgroundError: (err: unknown) => void;
+  #hub: DeliveryHub | undefined;
 
   /** @internal Use {@link openMessenger}. */
-  constructor(conn: Connection) {
+  constructor(conn: Connection, onBackgroundError: (err: unknown) => void = () => {}) {
     this.#conn = conn;
+    this.#onBackgroundError = onBackgroundError;
   }
 
   /** `postgres` or `pglite`. */
@@ -87,6 +101,57 @@ export class Messenger {
     return this.#run(() => listMessages(this.#conn.db, r.value));
   }
 
+  /**
+   * Marks messages read, by `ids` or everything to `recipient` (up to id `up_to`).
+   * Idempotent: `read_at` is set once, and a repeat reports `updated: 0`. Streams
+   * of the senders (and of the reader) get a `read` event.
+   * @example
+   * await messenger.markRead({ recipient: 'alice', up_to: 42 });
+   * await messenger.markRead({ ids: [7, 9] });
+   */
+  async markRead(options: MarkReadOptions): Promise<MarkReadResult> {
+    const r = validateMarkRead(options);
+    if (!r.ok) throw new ValidationError(r.issues);
+    return this.#run(() => markRead(this.#conn.db, r.value));
+  }
+
+  /**
+   * Follows new messages to `recipient` (optionally only from `sender`), calling
+   * `onEvent` for each as soon as it is committed, exactly once and in order. With
+   * `after` (a message id or an event's `cursor`), every matching message after that
+   * point comes first. Also delivers `read` events for messages this recipient sent.
+   * @example
+   * const sub = await messenger.subscribe({ recipient: 'alice', after: lastSeenId }, (e) => {
+   *   if (e.type === 'message') console.log(e.message.sender, e.message.message_content);
+   * });
+   * // later: sub.close();
+   */
+  async subscribe(
+    options: StreamOptions,
+    onEvent: (event: StreamEvent) => void,
+  ): Promise<Subscription> {
+    const r = validateStreamOptions(options);
+    if (!r.ok) throw new ValidationError(r.issues);
+    const query = r.value;
+    return this.#run(async () => {
+      let after: StreamPosition | undefined;
+      if (query.after?.kind === 'position') after = query.after.position;
+      else if (query.after?.kind === 'id') {
+        after = await positionOf(this.#conn.db, query.after.id);
+        if (after === undefined) {
+          throw new ValidationError([
+            { field: 'after', message: `no message with id ${query.after.id}` },
+          ]);
+        }
+      }
+      this.#hub ??= new DeliveryHub(this.#conn, this.#onBackgroundError);
+      return this.#hub.subscribe(
+        { recipient: query.recipient, sender: query.sender, after },
+        onEvent,
+      );
+    });
+  }
+
   /** Applies every pending migration. */
   async migrate(): Promise<MigrationReport> {
     return this.#run(() => migrateToLatest(this.#conn.db));
@@ -101,6 +166,7 @@ export class Messenger {
 
   /** Closes the pool or the embedded database (writing a checkpoint) and releases its lock. */
   async close(): Promise<void> {
+    await this.#hub?.close();
     await this.#conn.close();
   }
 
@@ -132,7 +198,7 @@ export async function openMessenger(options: MessengerOptions = {}): Promise<Mes
         ...(options.lockTimeoutMs !== undefined && { lockTimeoutMs: options.lockTimeoutMs }),
         ...(options.purpose !== undefined && { purpose: options.purpose }),
       });
-  const messenger = new Messenger(conn);
+  const messenger = new Messenger(conn, options.onBackgroundError);
   if (options.migrate ?? !isPostgres) {
     try {
       await messenger.migrate();

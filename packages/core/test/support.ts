@@ -63,6 +63,12 @@ export async function openRawBackend(backend: Backend, timeZone: string): Promis
       db,
       engine: 'pglite',
       where: 'memory',
+      listen: async (channels, onNotification) => {
+        const stops = await Promise.all(
+          channels.map((ch) => pglite.listen(ch, (payload) => onNotification(ch, payload))),
+        );
+        return { close: async () => void (await Promise.all(stops.map((stop) => stop()))) };
+      },
       close: () => db.destroy(),
     });
     await messenger.migrate();

@@ -8,6 +8,8 @@ import { renderDocsPage } from './docs-page.js';
 import { HttpError, HttpErrorCode, toErrorReply } from './http-errors.js';
 import { healthRoutes } from './routes/health.js';
 import { messageRoutes } from './routes/messages.js';
+import { receiptRoutes } from './routes/receipts.js';
+import { streamRoutes } from './routes/stream.js';
 import { errorSchema, messageSchema } from './schemas.js';
 
 /** Largest accepted request body: 16 KiB. */
@@ -23,6 +25,8 @@ export interface AppOptions {
   readonly logger?: FastifyServerOptions['logger'];
   /** Trust `X-Forwarded-*` from a proxy such as nginx (default false). */
   readonly trustProxy?: FastifyServerOptions['trustProxy'];
+  /** Live stream ping interval in ms (default 30000). */
+  readonly heartbeatMs?: number | undefined;
 }
 
 const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
@@ -146,6 +150,11 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   });
   await app.register(messageRoutes, { messenger: options.messenger });
   await app.register(healthRoutes, { messenger: options.messenger });
+  await app.register(receiptRoutes, { messenger: options.messenger });
+  await app.register(streamRoutes, {
+    messenger: options.messenger,
+    heartbeatMs: options.heartbeatMs,
+  });
 
   app.setNotFoundHandler(async (request) => {
     const path = (request.url.split('?')[0] ?? '/').replace(/\/+$/, '') || '/';

@@ -101,6 +101,14 @@ export const listSchema = {
       },
       limit: { type: 'integer', minimum: 1, maximum: MAX_LIST_LIMIT, default: 100 },
       cursor: { type: 'string', description: 'From X-Next-Cursor of the previous page.' },
+      with: {
+        type: 'string',
+        description: 'With sender or recipient: both directions of that two-person conversation.',
+      },
+      conversation: {
+        type: 'string',
+        description: 'Two names, a,b: both directions between them.',
+      },
     },
   },
   response: {
@@ -132,5 +140,55 @@ export const readySchema = {
   response: {
     200: { description: 'The database answers.', ...statusSchema },
     503: error('The database does not answer (unavailable).'),
+  },
+} as const;
+
+export const markReadSchema = {
+  summary: 'Mark messages read',
+  description:
+    'By ids ({"ids": [1, 2]}), or everything to a recipient, optionally up to and including an id ({"recipient": "alice", "up_to": 42}). Idempotent: read_at is set once; updated counts the messages that changed. Streams of the senders get a read event.',
+  tags: ['messages'],
+  body: {
+    type: 'object',
+    properties: {
+      ids: { type: 'array', items: { type: 'integer', minimum: 1 }, minItems: 1, maxItems: 1000 },
+      recipient: { type: 'string', minLength: 1, maxLength: MAX_NAME_LENGTH },
+      up_to: { type: 'integer', minimum: 1 },
+    },
+  },
+  response: {
+    200: {
+      description: 'How many messages changed, and their ids.',
+      type: 'object',
+      required: ['updated', 'ids'],
+      properties: {
+        updated: { type: 'integer' },
+        ids: { type: 'array', items: { type: 'integer' } },
+      },
+    },
+    400: error(
+      'The request names neither ids nor a recipient, or a value is malformed (validation_failed).',
+    ),
+    503: error('The database is unavailable; retry after Retry-After seconds.'),
+  },
+} as const;
+
+export const streamSchema = {
+  summary: 'Live stream of new messages (WebSocket)',
+  description:
+    'Upgrade to a WebSocket. With after (a message id or an event cursor) every matching message after it is sent first, then each new one as it is committed, exactly once and in order. Events: {"type":"ready"}, {"type":"message","message":{...},"cursor":"..."}, {"type":"read","sender","recipient","ids","read_at"}. The server pings every 30 s and closes clients that stop answering.',
+  tags: ['messages'],
+  querystring: {
+    type: 'object',
+    required: ['recipient'],
+    additionalProperties: false,
+    properties: {
+      recipient: { type: 'string', description: 'Whose messages to follow (case-insensitive).' },
+      sender: { type: 'string', description: 'Only messages from this sender.' },
+      after: { type: 'string', description: 'Resume after this message id or event cursor.' },
+    },
+  },
+  response: {
+    400: error('A parameter is missing, unknown or malformed (validation_failed).'),
   },
 } as const;

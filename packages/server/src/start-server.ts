@@ -1,3 +1,4 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { openMessenger } from '@messenger/core';
 import type { FastifyInstance, FastifyServerOptions } from 'fastify';
 import { buildApp } from './app.js';
@@ -54,11 +55,25 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
   const closed = new Promise<void>((r) => {
     resolveClosed = r;
   });
+  // Node closes idle keep-alive connections once, when close() starts; one whose request
+  // finishes later would hold close() until keepAliveTimeout (fastify/fastify#7044). So the
+  // requests in flight at close answer with `Connection: close`, and connections that fall
+  // idle meanwhile are closed as they do.
+  const inFlight = new Set<ServerResponse>();
+  app.server.on('request', (_request: IncomingMessage, response: ServerResponse) => {
+    inFlight.add(response);
+    response.once('close', () => inFlight.delete(response));
+  });
   let closing: Promise<void> | undefined;
   const close = () => {
     closing ??= (async () => {
       process.off('SIGTERM', onSignal);
       process.off('SIGINT', onSignal);
+      for (const response of inFlight) {
+        if (!response.headersSent) response.setHeader('connection', 'close');
+      }
+      const sweep = setInterval(() => app.server.closeIdleConnections(), 100);
+      sweep.unref();
       const timer = setTimeout(() => {
         app.log.warn('in-flight requests did not finish in time; closing their connections');
         app.server.closeAllConnections();
@@ -67,6 +82,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
       try {
         await app.close();
       } finally {
+        clearInterval(sweep);
         clearTimeout(timer);
         resolveClosed();
       }

@@ -8,5 +8,20 @@ export interface Connection {
   readonly engine: 'postgres' | 'pglite';
   /** Where it is, for messages: `host:port/db`, a directory, or `memory`. Never holds a password. */
   readonly where: string;
+  /**
+   * Listens on notification channels over a connection of its own (PostgreSQL) or
+   * the embedded database. `onResume` runs after a lost listening connection is
+   * back: notifications sent meanwhile are gone, so the caller must catch up by query.
+   */
+  listen(
+    channels: readonly string[],
+    onNotification: (channel: string, payload: string) => void,
+    onResume: () => void,
+  ): Promise<Listener>;
+  close(): Promise<void>;
+}
+
+/** A running LISTEN. */
+export interface Listener {
   close(): Promise<void>;
 }

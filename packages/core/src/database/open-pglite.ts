@@ -49,6 +49,12 @@ export async function openPglite(
       db,
       engine: 'pglite',
       where: pgdata ?? 'memory',
+      listen: async (channels, onNotification) => {
+        const stops = await Promise.all(
+          channels.map((ch) => pglite.listen(ch, (payload) => onNotification(ch, payload))),
+        );
+        return { close: async () => void (await Promise.all(stops.map((stop) => stop()))) };
+      },
       close: async () => {
         try {
           // Destroying the Kysely driver closes PGlite, which writes a checkpoint.

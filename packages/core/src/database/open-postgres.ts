@@ -1,6 +1,6 @@
 import { Kysely, PostgresDialect } from 'kysely';
 import type { Database } from '../message.table.js';
-import type { Connection } from './connection.js';
+import type { Connection, Listener } from './connection.js';
 
 /** Pool settings for PostgreSQL. */
 export interface PostgresPoolOptions {
@@ -35,8 +35,87 @@ export async function openPostgres(
     db,
     engine: 'postgres',
     where: describePostgresUrl(url),
+    listen: (channels, onNotification, onResume) =>
+      listenPostgres(pg.Client, url, channels, onNotification, onResume, options),
     close: () => db.destroy(),
   };
+}
+
+type ClientClass = typeof import('pg').Client;
+
+/**
+ * LISTEN on a dedicated connection (never a pooled one), reconnecting with
+ * backoff when it is lost and calling `onResume` once it is back.
+ */
+async function listenPostgres(
+  Client: ClientClass,
+  url: string,
+  channels: readonly string[],
+  onNotification: (channel: string, payload: string) => void,
+  onResume: () => void,
+  options: PostgresPoolOptions,
+): Promise<Listener> {
+  let closed = false;
+  let client: InstanceType<ClientClass> | undefined;
+  let retry: NodeJS.Timeout | undefined;
+  let delay = 100;
+
+  const connect = async (): Promise<void> => {
+    const c = new Client({
+      connectionString: url,
+      connectionTimeoutMillis: options.connectionTimeoutMillis ?? 5000,
+      application_name: 'messenger-listen',
+      keepAlive: true,
+    });
+    c.on('notification', (n) => onNotification(n.channel, n.payload ?? ''));
+    c.on('error', () => lost(c));
+    c.on('end', () => lost(c));
+    await c.connect();
+    for (const ch of channels) await c.query(`listen ${quoteIdent(ch)}`);
+    if (closed) {
+      await c.end().catch(() => {});
+      return;
+    }
+    client = c;
+    delay = 100;
+  };
+
+  const lost = (c: InstanceType<ClientClass>) => {
+    if (client !== c || closed) return;
+    client = undefined;
+    c.end().catch(() => {});
+    schedule();
+  };
+
+  const schedule = () => {
+    if (closed || retry !== undefined) return;
+    retry = setTimeout(async () => {
+      retry = undefined;
+      try {
+        await connect();
+        onResume();
+      } catch {
+        delay = Math.min(delay * 2, 5000);
+        schedule();
+      }
+    }, delay);
+    retry.unref();
+  };
+
+  await connect();
+  return {
+    close: async () => {
+      closed = true;
+      if (retry !== undefined) clearTimeout(retry);
+      const c = client;
+      client = undefined;
+      await c?.end().catch(() => {});
+    },
+  };
+}
+
+function quoteIdent(name: string): string {
+  return `"${name.replace(/"/g, '""')}"`;
 }
 
 /** `host:port/database` of a connection URL, without user or password. */

@@ -23,6 +23,13 @@ export interface ListOptions {
   limit?: number | string | undefined;
   /** Cursor of the next page, as returned by the previous page. */
   cursor?: string | null | undefined;
+  /**
+   * With `sender` or `recipient` (exactly one): the two-person conversation between
+   * that name and this one, both directions.
+   */
+  with?: string | undefined;
+  /** The two-person conversation `a,b`, both directions (instead of sender/recipient/with). */
+  conversation?: string | undefined;
 }
 
 /** A validated listing query. */
@@ -35,6 +42,8 @@ export interface ListQuery {
   readonly until?: string;
   readonly limit: number;
   readonly after?: CursorPosition;
+  /** Both directions between these two names; sender and recipient are then unset. */
+  readonly conversation?: readonly [string, string];
 }
 
 /** Names of the parameters a listing accepts. */
@@ -46,6 +55,8 @@ export const LIST_PARAMETERS = [
   'until',
   'limit',
   'cursor',
+  'with',
+  'conversation',
 ] as const;
 
 const TRUE = new Set(['true', '1', 't']);
@@ -91,6 +102,44 @@ export function validateListOptions(input: unknown): Result<ListQuery> {
     const r = checkText(field, raw[field], { max: MAX_NAME_LENGTH, allowControl: false });
     if (r.issue) issues.push(r.issue);
     else query[field] = r.value;
+  }
+
+  if (raw.with !== undefined) {
+    const other = checkText('with', raw.with, { max: MAX_NAME_LENGTH, allowControl: false });
+    const one = query.sender ?? query.recipient;
+    if (other.issue) issues.push(other.issue);
+    else if (raw.conversation !== undefined) {
+      issues.push({ field: 'with', message: 'cannot be combined with conversation' });
+    } else if (
+      (query.sender === undefined) === (query.recipient === undefined) ||
+      one === undefined
+    ) {
+      issues.push({
+        field: 'with',
+        message: 'needs exactly one of sender or recipient (the other person)',
+      });
+    } else {
+      query.conversation = [one, other.value];
+      delete query.sender;
+      delete query.recipient;
+    }
+  } else if (raw.conversation !== undefined) {
+    const parts = typeof raw.conversation === 'string' ? raw.conversation.split(',') : [];
+    const a = checkText('conversation', parts[0], { max: MAX_NAME_LENGTH, allowControl: false });
+    const b = checkText('conversation', parts[1], { max: MAX_NAME_LENGTH, allowControl: false });
+    if (parts.length !== 2 || a.issue || b.issue) {
+      issues.push({
+        field: 'conversation',
+        message: 'must be two names separated by a comma, e.g. alice,bob',
+      });
+    } else if (query.sender !== undefined || query.recipient !== undefined) {
+      issues.push({
+        field: 'conversation',
+        message: 'cannot be combined with sender or recipient',
+      });
+    } else {
+      query.conversation = [a.value, b.value];
+    }
   }
 
   if (raw.is_read !== undefined) {

@@ -1,0 +1,33 @@
+/**
+ * A point in delivery order: `(txid, id)`, the inserting transaction's 64-bit
+ * id and the message id, both decimal strings.
+ */
+export interface StreamPosition {
+  readonly txid: string;
+  readonly id: string;
+}
+
+const DIGITS = /^\d{1,20}$/;
+
+/** Opaque, URL-safe form of a position, sent with each stream event. */
+export function encodeStreamCursor(p: StreamPosition): string {
+  return Buffer.from(`s1:${p.txid}:${p.id}`, 'utf8').toString('base64url');
+}
+
+/** The position of a cursor from {@link encodeStreamCursor}, or undefined. */
+export function decodeStreamCursor(cursor: string): StreamPosition | undefined {
+  if (!/^[A-Za-z0-9_-]{1,80}$/.test(cursor)) return undefined;
+  const [tag, txid, id, extra] = Buffer.from(cursor, 'base64url').toString('utf8').split(':');
+  if (tag !== 's1' || extra !== undefined || !txid || !id) return undefined;
+  if (!DIGITS.test(txid) || !DIGITS.test(id)) return undefined;
+  if (BigInt(txid) > 18446744073709551615n || BigInt(id) > 9223372036854775807n) return undefined;
+  return { txid, id };
+}
+
+/** Orders two positions: negative when `a` comes first. */
+export function comparePositions(a: StreamPosition, b: StreamPosition): number {
+  const t = BigInt(a.txid) - BigInt(b.txid);
+  if (t !== 0n) return t < 0n ? -1 : 1;
+  const i = BigInt(a.id) - BigInt(b.id);
+  return i === 0n ? 0 : i < 0n ? -1 : 1;
+}

@@ -1,0 +1,89 @@
+import { type Kysely, sql, type Transaction } from 'kysely';
+import type { Database } from './message.table.js';
+import type { MarkReadQuery } from './validation/receipts-input.js';
+
+/** A change of read state, as announced to streams. */
+export interface ReadReceipt {
+  /** Who sent the messages that were read. */
+  readonly sender: string;
+  /** Who read them. */
+  readonly recipient: string;
+  readonly ids: number[];
+  /** ISO-8601 UTC. */
+  readonly read_at: string;
+}
+
+/** Outcome of marking messages read. */
+export interface MarkReadResult {
+  /** How many messages changed from unread to read (0 when all already were). */
+  readonly updated: number;
+  /** Their ids, ascending. */
+  readonly ids: number[];
+}
+
+/** Channel of read-receipt notifications (JSON payloads below PostgreSQL's 8000-byte limit). */
+export const READ_CHANNEL = 'messenger_read';
+/** Ids per notification: 300 ids of up to 19 digits and two names stay far below 8000 bytes. */
+const IDS_PER_NOTIFICATION = 300;
+
+/**
+ * Marks messages read, once: `read_at` is set only on messages still unread, so
+ * repeating a request changes nothing and reports 0. Receipts are announced on
+ * {@link READ_CHANNEL} in the same transaction (delivered at commit).
+ */
+export async function markRead(
+  db: Kysely<Database>,
+  query: MarkReadQuery,
+): Promise<MarkReadResult> {
+  return db.transaction().execute(async (trx) => {
+    let update = trx
+      .updateTable('messages')
+      .set({ is_read: true, read_at: sql`now()` })
+      .where('is_read', '=', false);
+    if (query.kind === 'ids') {
+      update = update.where(sql<boolean>`id = any(${sql.val(query.ids)}::bigint[])`);
+    } else {
+      update = update.where(sql<boolean>`lower(recipient) = lower(${query.recipient})`);
+      if (query.upTo !== undefined)
+        update = update.where(sql<boolean>`id <= ${query.upTo}::bigint`);
+    }
+    const rows = await update
+      .returning([
+        'id',
+        'sender',
+        'recipient',
+        sql<string>`to_char(read_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`.as(
+          'read_at_text',
+        ),
+      ])
+      .execute();
+    await announce(trx, rows);
+    const ids = rows.map((r) => Number(r.id)).sort((a, b) => a - b);
+    return { updated: rows.length, ids };
+  });
+}
+
+async function announce(
+  trx: Transaction<Database>,
+  rows: { id: string | number; sender: string; recipient: string; read_at_text: string }[],
+): Promise<void> {
+  const groups = new Map<string, ReadReceipt>();
+  for (const r of rows) {
+    const key = `${r.sender}\n${r.recipient}`;
+    const g = groups.get(key) ?? {
+      sender: r.sender,
+      recipient: r.recipient,
+      ids: [],
+      read_at: r.read_at_text,
+    };
+    g.ids.push(Number(r.id));
+    groups.set(key, g);
+  }
+  for (const g of groups.values()) {
+    g.ids.sort((a, b) => a - b);
+    for (let i = 0; i < g.ids.length; i += IDS_PER_NOTIFICATION) {
+      const payload = JSON.stringify({ ...g, ids: g.ids.slice(i, i + IDS_PER_NOTIFICATION) });
+      await sql`select pg_notify(${READ_CHANNEL}, ${payload})`.execute(trx);
+    }
+  }
+}
