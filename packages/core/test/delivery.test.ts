@@ -90,7 +90,7 @@ describe.each(backends())('live delivery and receipts on $name', (backend) => {
 
   it('rejects bad stream options naming the field', async () => {
     await expect(m.subscribe({ recipient: '' }, () => {})).rejects.toThrow(
-      'recipient: may not be blank',
+      'recipient: is required',
     );
     await expect(m.subscribe({ recipient: 'x', after: 'nonsense!' }, () => {})).rejects.toThrow(
       ValidationError,

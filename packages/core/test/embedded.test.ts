@@ -180,7 +180,9 @@ describe('embedded database in a directory', () => {
           `database at ${join(fresh, 'pgdata')} has no messenger tables: run the migrations (msg db migrate)`,
         );
       }
-      expect(await m.migrate()).toEqual({ applied: ['0001-create-messages'] });
+      expect(await m.migrate()).toEqual({
+        applied: ['0001-create-messages', '0002-delivery-and-receipts'],
+      });
       expect((await m.list()).messages).toEqual([]);
     } finally {
       await m.close();

@@ -89,7 +89,9 @@ describe.runIf(postgresUrl !== undefined)('a PostgreSQL schema without migration
         expectUnavailable(err, m.where);
         expect((err as Error).message).toMatch(/has no messenger tables: run the migrations/);
       }
-      expect(await m.migrate()).toEqual({ applied: ['0001-create-messages'] });
+      expect(await m.migrate()).toEqual({
+        applied: ['0001-create-messages', '0002-delivery-and-receipts'],
+      });
       expect(await m.migrate()).toEqual({ applied: [] });
       const sent = await m.send({ sender: 'a', recipient: 'b', message_content: 'c' });
       expect((await m.list()).messages).toEqual([sent]);

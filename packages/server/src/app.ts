@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import formbody from '@fastify/formbody';
 import swagger from '@fastify/swagger';
-import type { Messenger } from '@messenger/core';
+import { ErrorCode, type Messenger } from '@messenger/core';
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import secureJson from 'secure-json-parse';
 import { renderDocsPage } from './docs-page.js';
@@ -49,7 +49,8 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     routerOptions: { ignoreTrailingSlash: true },
     keepAliveTimeout: 72_000,
     requestTimeout: 30_000,
-    return503OnClosing: true,
+    // Requests that arrive while closing get our own 503 (onRequest below), not Fastify's shape.
+    return503OnClosing: false,
     // Honour an incoming X-Request-Id when it is a sane token; otherwise make one.
     requestIdHeader: false,
     genReqId: (req) => {
@@ -135,8 +136,18 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     allowed.set(path, set);
   });
 
+  let closing = false;
+  app.addHook('preClose', async () => {
+    closing = true;
+  });
   app.addHook('onRequest', async (request, reply) => {
     reply.header('x-request-id', request.id);
+    if (closing) {
+      reply.header('connection', 'close');
+      throw new HttpError(503, ErrorCode.unavailable, 'the server is shutting down; retry', {
+        'retry-after': '1',
+      });
+    }
   });
 
   app.get('/api/openapi.json', { schema: { hide: true } }, async () => app.swagger());

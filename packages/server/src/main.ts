@@ -24,7 +24,7 @@ async function main(argv: string[]): Promise<number> {
     try {
       const { applied } = await messenger.migrate();
       process.stdout.write(
-        `${JSON.stringify({ level: 'info', msg: 'migrations applied', applied, time: Date.now() })}\n`,
+        `${JSON.stringify({ level: 30, time: Date.now(), pid: process.pid, msg: 'migrations applied', applied })}\n`,
       );
     } finally {
       await messenger.close();
@@ -55,7 +55,7 @@ try {
 } catch (err) {
   const e = err as { code?: unknown; message?: unknown };
   process.stderr.write(
-    `${JSON.stringify({ level: 'fatal', msg: 'messenger-server failed to start', code: e.code, error: String(e.message ?? err), time: Date.now() })}\n`,
+    `${JSON.stringify({ level: 60, time: Date.now(), pid: process.pid, msg: 'messenger-server failed to start', code: e.code, error: String(e.message ?? err) })}\n`,
   );
   process.exitCode = 1;
 }

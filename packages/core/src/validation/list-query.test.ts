@@ -44,6 +44,8 @@ describe('validateListOptions', () => {
       'until',
       'limit',
       'cursor',
+      'with',
+      'conversation',
     ]);
   });
 
@@ -275,11 +277,11 @@ describe('validateListOptions', () => {
       {
         field: 'order',
         message:
-          'unknown parameter; expected one of sender, recipient, is_read, since, until, limit, cursor',
+          'unknown parameter; expected one of sender, recipient, is_read, since, until, limit, cursor, with, conversation',
       },
     ]);
     expect(new ValidationError(issuesOf({ isRead: 'true' })).message).toBe(
-      'isRead: unknown parameter; expected one of sender, recipient, is_read, since, until, limit, cursor',
+      'isRead: unknown parameter; expected one of sender, recipient, is_read, since, until, limit, cursor, with, conversation',
     );
   });
 
@@ -306,7 +308,7 @@ describe('validateListOptions', () => {
     if (r.ok) return;
     expect(r.issues.map((i) => i.field)).toEqual(['page', 'is_read', 'since', 'limit']);
     expect(new ValidationError(r.issues).message).toBe(
-      'page: unknown parameter; expected one of sender, recipient, is_read, since, until, limit, cursor; ' +
+      'page: unknown parameter; expected one of sender, recipient, is_read, since, until, limit, cursor, with, conversation; ' +
         'is_read: must be one of true, false, 1, 0, t, f; got "maybe"; ' +
         'since: must be an ISO-8601 date or date-time (e.g. 2026-01-31T12:00:00Z); got "yesterday"; ' +
         'limit: must be a whole number from 1 to 1000; got "0"',
