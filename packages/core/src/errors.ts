@@ -11,6 +11,7 @@ export const ErrorCode = {
   conflict: 'conflict',
   unavailable: 'unavailable',
   databaseLocked: 'database_locked',
+  idempotencyKeyReused: 'idempotency_key_reused',
 } as const;
 
 /** One of the stable {@link ErrorCode} values. */
@@ -70,6 +71,13 @@ export class NotFoundError extends MessengerError {
 export class ConflictError extends MessengerError {
   constructor(message: string, options?: { cause?: unknown }) {
     super(ErrorCode.conflict, message, options);
+  }
+}
+
+/** An idempotency key was used again with a different request. */
+export class IdempotencyKeyReusedError extends MessengerError {
+  constructor(message: string) {
+    super(ErrorCode.idempotencyKeyReused, message);
   }
 }
 

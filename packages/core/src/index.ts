@@ -12,18 +12,21 @@ export {
   DatabaseLockedError,
   ErrorCode,
   type ErrorCodeValue,
+  IdempotencyKeyReusedError,
   MessengerError,
   NotFoundError,
   UnavailableError,
   ValidationError,
   type ValidationIssue,
 } from './errors.js';
+export { requestHash, type SendOutcome } from './idempotency.repository.js';
 export type { Message, MessagePage } from './message.js';
 export {
   Messenger,
   type MessengerOptions,
   openMessenger,
   type SendMessageInput,
+  type SendOptions,
 } from './messenger.js';
 export type { MigrationReport } from './migrate.js';
 export { type MarkReadResult, READ_CHANNEL, type ReadReceipt } from './receipts.repository.js';
@@ -46,7 +49,7 @@ export {
   type MarkReadQuery,
   validateMarkRead,
 } from './validation/receipts-input.js';
-export { type SendInput, validateSendInput } from './validation/send-input.js';
+export { checkIdempotencyKey, type SendInput, validateSendInput } from './validation/send-input.js';
 export {
   STREAM_PARAMETERS,
   type StreamOptions,

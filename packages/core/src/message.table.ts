@@ -10,11 +10,25 @@ export interface MessageTable {
   sent_datetime: ColumnType<Date | string, never, never>;
   is_read: Generated<boolean>;
   read_at: ColumnType<Date | string | null, never, Date | string | null>;
+  /** Inserting transaction (xid8, as text); see migration 0002. */
+  txid: ColumnType<string, never, never>;
+  conversation: ColumnType<string, never, never>;
+}
+
+/** The `idempotency_keys` table: one row per idempotent send. */
+export interface IdempotencyKeyTable {
+  key: string;
+  request_hash: string;
+  message_id: string;
+  /** The message as first returned, replayed byte for byte. */
+  response: ColumnType<unknown, string, never>;
+  created_at: ColumnType<Date | string, never, never>;
 }
 
 /** Every table messenger owns, for Kysely. */
 export interface Database {
   messages: MessageTable;
+  idempotency_keys: IdempotencyKeyTable;
 }
 
 export type MessageRow = Selectable<MessageTable>;

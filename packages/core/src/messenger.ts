@@ -6,13 +6,18 @@ import { positionOf } from './delivery/delivery.repository.js';
 import { DeliveryHub, type StreamEvent, type Subscription } from './delivery/hub.js';
 import type { StreamPosition } from './delivery/stream-cursor.js';
 import { ValidationError } from './errors.js';
+import {
+  insertIdempotent,
+  pruneIdempotencyKeys,
+  type SendOutcome,
+} from './idempotency.repository.js';
 import type { Message, MessagePage } from './message.js';
 import { insertMessage, listMessages } from './message.repository.js';
 import { type MigrationReport, migrateToLatest } from './migrate.js';
 import { type MarkReadResult, markRead } from './receipts.repository.js';
 import { type ListOptions, validateListOptions } from './validation/list-query.js';
 import { type MarkReadOptions, validateMarkRead } from './validation/receipts-input.js';
-import { validateSendInput } from './validation/send-input.js';
+import { checkIdempotencyKey, validateSendInput } from './validation/send-input.js';
 import { type StreamOptions, validateStreamOptions } from './validation/stream-options.js';
 
 /** Where the data lives and how to reach it. */
@@ -39,6 +44,15 @@ export interface MessengerOptions {
    * Delivery retries by itself; this is for logging. Default: ignored.
    */
   readonly onBackgroundError?: ((err: unknown) => void) | undefined;
+}
+
+/** Options of a send. */
+export interface SendOptions {
+  /**
+   * Makes the send idempotent: 1–255 visible ASCII characters, unique per intended
+   * message (e.g. a UUID). Kept at least 24 hours.
+   */
+  readonly idempotencyKey?: string | undefined;
 }
 
 /** A message to send. Text fields are trimmed; unknown keys are ignored. */
@@ -81,10 +95,51 @@ export class Messenger {
    * const m = await messenger.send({ sender: 'bob', recipient: 'alice', message_content: 'hi' });
    * console.log(m.id, m.sent_datetime);
    */
-  async send(input: SendMessageInput | Record<string, unknown>): Promise<Message> {
+  async send(
+    input: SendMessageInput | Record<string, unknown>,
+    options: SendOptions = {},
+  ): Promise<Message> {
+    return (await this.submit(input, options)).message;
+  }
+
+  /**
+   * Like {@link Messenger.send}, and tells whether the answer is a replay. With an
+   * `idempotencyKey`, the message is stored at most once however often the same
+   * request is repeated (from any process): a repeat returns the first message with
+   * `replayed: true`.
+   * @throws {ConflictError} while another request with the same key is in progress.
+   * @throws {IdempotencyKeyReusedError} when the key was used for a different message.
+   * @example
+   * const { message, replayed } = await messenger.submit(input, { idempotencyKey: crypto.randomUUID() });
+   */
+  async submit(
+    input: SendMessageInput | Record<string, unknown>,
+    options: SendOptions = {},
+  ): Promise<SendOutcome> {
     const r = validateSendInput(input);
-    if (!r.ok) throw new ValidationError(r.issues);
-    return this.#run(() => insertMessage(this.#conn.db, r.value));
+    const key =
+      options.idempotencyKey === undefined
+        ? undefined
+        : checkIdempotencyKey(options.idempotencyKey);
+    const issues = [...(r.ok ? [] : r.issues), ...(key?.issue ? [key.issue] : [])];
+    if (!r.ok || issues.length > 0) throw new ValidationError(issues);
+    const value = r.value;
+    if (key?.value === undefined) {
+      return this.#run(async () => ({
+        message: await insertMessage(this.#conn.db, value),
+        replayed: false,
+      }));
+    }
+    const k = key.value;
+    return this.#run(() => insertIdempotent(this.#conn.db, value, k));
+  }
+
+  /**
+   * Deletes idempotency keys older than `olderThanMs` (never less than 24 hours).
+   * Servers call it now and then. Returns how many were deleted.
+   */
+  async pruneIdempotencyKeys(olderThanMs = 24 * 60 * 60 * 1000): Promise<number> {
+    return this.#run(() => pruneIdempotencyKeys(this.#conn.db, olderThanMs));
   }
 
   /**

@@ -36,6 +36,7 @@ const STATUS_OF: Record<string, number> = {
   [ErrorCode.validationFailed]: 400,
   [ErrorCode.notFound]: 404,
   [ErrorCode.conflict]: 409,
+  [ErrorCode.idempotencyKeyReused]: 422,
   [ErrorCode.unavailable]: 503,
   [ErrorCode.databaseLocked]: 503,
 };

@@ -51,7 +51,17 @@ const error = (description: string) => ({ description, $ref: 'Error#' }) as cons
 
 export const sendSchema = {
   summary: 'Send a message',
-  description: `Stores a message of at most ${MAX_CONTENT_LENGTH} characters (Unicode code points) from a sender to a recipient. Text fields are trimmed; unknown keys are ignored.`,
+  description: `Stores a message of at most ${MAX_CONTENT_LENGTH} characters (Unicode code points) from a sender to a recipient. Text fields are trimmed; unknown keys are ignored. With an Idempotency-Key header the message is stored at most once: a repeat returns the first answer with Idempotent-Replayed: true.`,
+  headers: {
+    type: 'object',
+    properties: {
+      'idempotency-key': {
+        type: 'string',
+        description:
+          '1–255 visible ASCII characters, unique per message (e.g. a UUID); kept 24 hours.',
+      },
+    },
+  },
   tags: ['messages'],
   body: {
     type: 'object',
@@ -68,7 +78,9 @@ export const sendSchema = {
       'A field broke a rule (validation_failed) or the body is not valid JSON (bad_request).',
     ),
     413: error('The body is over 16 KiB (payload_too_large).'),
+    409: error('A request with the same Idempotency-Key is still in progress (conflict).'),
     415: error('The body is neither JSON nor form-encoded (unsupported_media_type).'),
+    422: error('The Idempotency-Key was used for a different message (idempotency_key_reused).'),
     503: error('The database is unavailable; retry after Retry-After seconds.'),
   },
 } as const;

@@ -51,6 +51,17 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     await messenger.close();
     throw err;
   }
+  // Idempotency keys are kept 24 hours; prune older ones hourly (every replica may: it is idempotent).
+  const prune = setInterval(
+    () => {
+      messenger
+        .pruneIdempotencyKeys()
+        .catch((err: unknown) => app.log.warn({ err }, 'pruning idempotency keys failed'));
+    },
+    60 * 60 * 1000,
+  );
+  prune.unref();
+  app.addHook('onClose', async () => clearInterval(prune));
   let resolveClosed: () => void = () => {};
   const closed = new Promise<void>((r) => {
     resolveClosed = r;

@@ -5,3 +5,28 @@ export {
   type PostgresSchema,
   postgresUrl,
 } from './backends.js';
+export { probeStatus } from './http-probe.js';
+export {
+  type AccessLogEntry,
+  type LocalNginxOptions,
+  localNginxValues,
+  type NginxTestResult,
+  type NginxValues,
+  nginxBinary,
+  nginxConfigTest,
+  nginxTemplatePath,
+  type RunningNginx,
+  renderNginxTemplate,
+  startLocalNginx,
+  writeNginxConf,
+} from './nginx.js';
+export {
+  canConnect,
+  type Exit,
+  freePort,
+  type RunningProcess,
+  repoRoot,
+  startProcess,
+  stopAll,
+  waitFor,
+} from './processes.js';

@@ -45,3 +45,20 @@ export function validateSendInput(input: unknown): Result<SendInput> {
     value: { sender: sender.value, recipient: recipient.value, message_content: content.value },
   };
 }
+
+/**
+ * Checks an idempotency key: 1–255 visible ASCII characters (as in an HTTP header).
+ */
+export function checkIdempotencyKey(
+  raw: unknown,
+): { value: string; issue?: undefined } | { value?: undefined; issue: ValidationIssue } {
+  if (typeof raw !== 'string' || !/^[\x21-\x7e]{1,255}$/.test(raw)) {
+    return {
+      issue: {
+        field: 'idempotency_key',
+        message: 'must be 1 to 255 visible ASCII characters (e.g. a UUID)',
+      },
+    };
+  }
+  return { value: raw };
+}

@@ -7,7 +7,11 @@ export async function messageRoutes(app: FastifyInstance, opts: { messenger: Mes
   const { messenger } = opts;
 
   app.post('/api/messages/send/', { schema: sendSchema }, async (request, reply) => {
-    const message = await messenger.send(request.body as Record<string, unknown>);
+    const key = request.headers['idempotency-key'];
+    const { message, replayed } = await messenger.submit(request.body as Record<string, unknown>, {
+      idempotencyKey: typeof key === 'string' ? key : undefined,
+    });
+    if (replayed) reply.header('idempotent-replayed', 'true');
     return reply.code(201).send(message);
   });
 
