@@ -181,7 +181,7 @@ describe('embedded database in a directory', () => {
         );
       }
       expect(await m.migrate()).toEqual({
-        applied: ['0001-create-messages', '0002-delivery-and-receipts'],
+        applied: ['0001-create-messages', '0002-delivery-and-receipts', '0003-idempotency-keys'],
       });
       expect((await m.list()).messages).toEqual([]);
     } finally {

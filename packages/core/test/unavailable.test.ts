@@ -90,7 +90,7 @@ describe.runIf(postgresUrl !== undefined)('a PostgreSQL schema without migration
         expect((err as Error).message).toMatch(/has no messenger tables: run the migrations/);
       }
       expect(await m.migrate()).toEqual({
-        applied: ['0001-create-messages', '0002-delivery-and-receipts'],
+        applied: ['0001-create-messages', '0002-delivery-and-receipts', '0003-idempotency-keys'],
       });
       expect(await m.migrate()).toEqual({ applied: [] });
       const sent = await m.send({ sender: 'a', recipient: 'b', message_content: 'c' });

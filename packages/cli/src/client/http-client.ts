@@ -21,16 +21,22 @@ export interface HttpClientOptions extends ApiSettings {
   readonly userAgent: string;
 }
 
-/** The query parameters of `GET /api/messages/`, in the order they are sent. */
-const LIST_PARAMETERS = [
-  'sender',
-  'recipient',
-  'is_read',
-  'since',
-  'until',
-  'limit',
-  'cursor',
-] as const satisfies readonly (keyof ListOptions)[];
+/**
+ * The query parameters of `GET /api/messages/`, in the order they are sent. A record
+ * over every key of `ListOptions`, so that a new listing option fails to compile
+ * here until it is passed on.
+ */
+const LIST_PARAMETERS = Object.keys({
+  sender: true,
+  recipient: true,
+  is_read: true,
+  since: true,
+  until: true,
+  limit: true,
+  cursor: true,
+  with: true,
+  conversation: true,
+} satisfies Record<keyof ListOptions, true>) as (keyof ListOptions)[];
 
 interface Undici {
   readonly agent: Agent;

@@ -62,6 +62,7 @@ export function parseRetryAfter(
   if (value === undefined) return undefined;
   const v = value.trim();
   if (/^\d{1,9}$/.test(v)) return Number(v) * 1000;
-  const at = Date.parse(v);
+  // An HTTP date starts with the day's name (`Wed, 21 Oct 2015 07:28:00 GMT`).
+  const at = /^[a-z]{3}/i.test(v) ? Date.parse(v) : Number.NaN;
   return Number.isNaN(at) ? undefined : Math.max(0, at - now);
 }

@@ -1,4 +1,5 @@
 import { createRequire } from 'node:module';
+import { setFlagsFromString } from 'node:v8';
 import type { Agent, Dispatcher } from 'undici';
 
 /** The part of undici the HTTP transport uses. */
@@ -26,6 +27,7 @@ type RequestFunction = (
  * package is loaded instead, slower but correct.
  */
 export async function loadUndici(preferParts = true): Promise<UndiciParts> {
+  baselineWasmOnly();
   if (preferParts) {
     try {
       const require = createRequire(import.meta.url);
@@ -48,4 +50,21 @@ export async function loadUndici(preferParts = true): Promise<UndiciParts> {
     request: (agent, options) => agent.request(options),
     entry: 'package',
   };
+}
+
+/**
+ * undici parses HTTP with llhttp compiled to WebAssembly. V8 compiles it with its
+ * baseline compiler (Liftoff), then recompiles the hot parser with TurboFan on a
+ * background thread, and a process cannot exit before that job ends: ~70 ms added to
+ * every `msg --api …` run, to speed up a parser that reads one short answer. Baseline
+ * code is plenty for that. The flag only affects WebAssembly compiled from now on, in
+ * this process: the HTTP transport never loads the embedded database (also WebAssembly).
+ * Should a Node version ignore it, `msg` is just slower, not wrong.
+ */
+function baselineWasmOnly(): void {
+  try {
+    setFlagsFromString('--liftoff-only');
+  } catch {
+    // Not essential.
+  }
 }
