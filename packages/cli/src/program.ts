@@ -3,8 +3,10 @@ import { createClient } from './client/create-client.js';
 import type { MessengerClient } from './client/messenger-client.js';
 import { dbMigrateCommand } from './commands/db-migrate.js';
 import { listCommand } from './commands/list.js';
+import { readCommand } from './commands/read.js';
 import { sendCommand } from './commands/send.js';
 import { type ServeOptions, serveCommand } from './commands/serve.js';
+import { type WatchOptions, watchCommand } from './commands/watch.js';
 import { type GlobalOptions, resolveDatabase } from './config.js';
 import type { Output } from './output.js';
 
@@ -78,16 +80,26 @@ Exit codes: 0 ok, 2 usage or validation error, 1 runtime error.`,
     .requiredOption('-t, --to <recipient>', 'who receives it (1–50 characters)')
     .argument('[text]', 'the message (1–160 characters); "-" or nothing reads stdin')
     .option('--json', 'print the stored message as JSON', false)
+    .option(
+      '--idempotency-key <key>',
+      'store the message at most once under this key (over HTTP a fresh key is made per run and reused on retries)',
+    )
     .action(
       withClient(
         async (
           client,
           text: string | undefined,
-          opts: { from: string; to: string; json: boolean },
+          opts: { from: string; to: string; json: boolean; idempotencyKey?: string },
         ) => {
           await sendCommand(
             client,
-            { from: opts.from, to: opts.to, text, json: opts.json },
+            {
+              from: opts.from,
+              to: opts.to,
+              text,
+              json: opts.json,
+              idempotencyKey: opts.idempotencyKey,
+            },
             ctx.out,
             ctx.readStdin,
           );
@@ -106,10 +118,58 @@ Exit codes: 0 ok, 2 usage or validation error, 1 runtime error.`,
     .option('--until <time>', 'only messages sent before this ISO-8601 time')
     .option('-n, --limit <n>', 'page size, 1–1000 (default 100)')
     .option('--cursor <cursor>', 'continue after the page that printed this cursor')
+    .option(
+      '-w, --with <name>',
+      'with --sender or --recipient: both directions of that conversation',
+    )
+    .option('--conversation <a,b>', 'both directions between two people')
+    .option('--mark-read', 'mark the listed unread messages read, after printing them')
     .option('--json', 'print {"messages": [...], "next_cursor": ...} as JSON', false)
     .action(
       withClient(async (client, opts: Parameters<typeof listCommand>[1]) => {
         await listCommand(client, opts, ctx.out);
+      }),
+    );
+
+  program
+    .command('read')
+    .description('Mark messages read: by id, or everything to a recipient (up to an id).')
+    .argument('[ids...]', 'message ids')
+    .option('-r, --recipient <name>', 'mark messages to this recipient')
+    .option('--all', 'with --recipient: every unread message')
+    .option('--up-to <id>', 'with --recipient: up to and including this id')
+    .option('--json', 'print {"updated": n, "ids": [...]} as JSON', false)
+    .action(
+      withClient(
+        async (
+          client,
+          ids: string[],
+          opts: { recipient?: string; all?: boolean; upTo?: string; json: boolean },
+        ) => {
+          await readCommand(client, { ids, ...opts }, ctx.out);
+        },
+      ),
+    );
+
+  program
+    .command('watch')
+    .description('Print messages to a recipient as they arrive, until Ctrl-C.')
+    .requiredOption('-r, --recipient <name>', 'whose messages to follow')
+    .option('-s, --sender <name>', 'only messages from this sender')
+    .option('--after <id-or-cursor>', 'first print every message after this one')
+    .option('--json', 'print one JSON event per line', false)
+    .action(
+      withClient(async (client, opts: WatchOptions) => {
+        const stop = new AbortController();
+        const onSignal = () => stop.abort();
+        process.once('SIGINT', onSignal);
+        process.once('SIGTERM', onSignal);
+        try {
+          await watchCommand(client, opts, ctx.out, stop.signal);
+        } finally {
+          process.off('SIGINT', onSignal);
+          process.off('SIGTERM', onSignal);
+        }
       }),
     );
 

@@ -168,7 +168,7 @@ describe.each(backends())('HTTP API on $name', ({ name }) => {
     const given = await app.inject({ url: '/healthz', headers: { 'x-request-id': 'req-42.a:b' } });
     expect(given.headers['x-request-id']).toBe('req-42.a:b');
     const unsafe = await app.inject({
-      url: LIST + '?limit=0',
+      url: `${LIST}?limit=0`,
       headers: { 'x-request-id': 'x'.repeat(200) },
     });
     expect(unsafe.headers['x-request-id']).toMatch(/^[0-9a-f-]{36}$/);

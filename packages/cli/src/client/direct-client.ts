@@ -1,12 +1,19 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import {
   type ListOptions,
+  type MarkReadOptions,
+  type MarkReadResult,
   type Message,
   type MessagePage,
   type Messenger,
   type MigrationReport,
+  type StreamEvent,
+  type StreamOptions,
   ValidationError,
   validateListOptions,
+  validateMarkRead,
   validateSendInput,
+  validateStreamOptions,
 } from '@messenger/core';
 import type { MessengerClient, SendRequest } from './messenger-client.js';
 
@@ -34,7 +41,62 @@ export class DirectClient implements MessengerClient {
     // Validate before opening: bad input never waits for the database or its lock.
     const checked = validateSendInput(request);
     if (!checked.ok) throw new ValidationError(checked.issues);
-    return (await this.#open()).send(request);
+    const { idempotencyKey, ...message } = request;
+    return (await this.#open()).send(message, { idempotencyKey });
+  }
+
+  async markRead(options: MarkReadOptions): Promise<MarkReadResult> {
+    const checked = validateMarkRead(options);
+    if (!checked.ok) throw new ValidationError(checked.issues);
+    return (await this.#open()).markRead(options);
+  }
+
+  /**
+   * On PostgreSQL: a live subscription (LISTEN/NOTIFY) until `signal` aborts. The
+   * embedded database belongs to one process at a time, so holding it open would
+   * lock every other `msg` out: there, watch looks every second, opening the database
+   * only for that moment (ids are in commit order on it: one writer at a time).
+   */
+  async watch(
+    options: StreamOptions,
+    onEvent: (event: StreamEvent) => void,
+    signal: AbortSignal,
+  ): Promise<void> {
+    const checked = validateStreamOptions(options);
+    if (!checked.ok) throw new ValidationError(checked.issues);
+    const messenger = await this.#open();
+    if (messenger.engine === 'postgres') {
+      const subscription = await messenger.subscribe(options, onEvent);
+      await new Promise<void>((resolve) =>
+        signal.addEventListener('abort', () => resolve(), { once: true }),
+      );
+      subscription.close();
+      return;
+    }
+    let last = checked.value.after?.kind === 'id' ? Number(checked.value.after.id) : undefined;
+    if (last === undefined) {
+      const newest = await messenger.list({
+        recipient: options.recipient,
+        sender: options.sender,
+        limit: 1,
+      });
+      last = newest.messages[0]?.id ?? 0;
+    }
+    while (!signal.aborted) {
+      const current = await this.#open();
+      const page = await current.list({
+        recipient: options.recipient,
+        sender: options.sender,
+        limit: 1000,
+      });
+      const fresh = page.messages.filter((m) => m.id > (last ?? 0)).sort((a, b) => a.id - b.id);
+      await this.close();
+      for (const message of fresh) {
+        last = message.id;
+        onEvent({ type: 'message', message, cursor: String(message.id) });
+      }
+      await sleep(1000, undefined, { signal }).catch(() => {});
+    }
   }
 
   async list(options: ListOptions): Promise<MessagePage> {

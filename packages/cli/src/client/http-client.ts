@@ -1,6 +1,15 @@
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { ListOptions, Message, MessagePage, MigrationReport } from '@messenger/core';
+import type {
+  ListOptions,
+  MarkReadOptions,
+  MarkReadResult,
+  Message,
+  MessagePage,
+  MigrationReport,
+  StreamEvent,
+  StreamOptions,
+} from '@messenger/core';
 import type { Agent, Dispatcher } from 'undici';
 import type { ApiSettings } from '../config.js';
 import { RemoteError, UsageError } from '../errors.js';
@@ -71,7 +80,9 @@ export class HttpClient implements MessengerClient {
       recipient: request.recipient,
       message_content: request.message_content,
     });
-    const { reply, where } = await this.#call('POST', 'api/messages/send/', body);
+    // The key makes this POST safe to repeat: retries reuse it and the server stores one message.
+    const key = request.idempotencyKey ?? randomUUID();
+    const { reply, where } = await this.#call('POST', 'api/messages/send/', body, key);
     const message = toMessage(parseJson(reply.text));
     if (message === undefined) throw badResponse(reply, where, 'expected the stored message');
     return message;
@@ -94,6 +105,26 @@ export class HttpClient implements MessengerClient {
     return { messages, nextCursor: nextCursorOf(reply.headers) };
   }
 
+  async markRead(options: MarkReadOptions): Promise<MarkReadResult> {
+    const body = JSON.stringify(options);
+    // Marking read is idempotent by nature: safe to retry like a read.
+    const { reply, where } = await this.#call('POST', 'api/messages/read/', body, 'idempotent');
+    const data = parseJson(reply.text) as Partial<MarkReadResult> | undefined;
+    if (typeof data?.updated !== 'number' || !Array.isArray(data.ids)) {
+      throw badResponse(reply, where, 'expected {"updated", "ids"}');
+    }
+    return { updated: data.updated, ids: data.ids };
+  }
+
+  async watch(
+    options: StreamOptions,
+    onEvent: (event: StreamEvent) => void,
+    signal: AbortSignal,
+  ): Promise<void> {
+    const { watchStream } = await import('./http-watch.js');
+    await watchStream(this.#options.baseUrl, options, onEvent, signal, this.#options.userAgent);
+  }
+
   async migrate(): Promise<MigrationReport> {
     throw new UsageError(
       'db migrate needs direct access to the database: run it with --db <url> (or DATABASE_URL), not over the HTTP API (--api / MSG_API_URL)',
@@ -114,6 +145,8 @@ export class HttpClient implements MessengerClient {
     method: 'GET' | 'POST',
     path: string,
     body?: string,
+    /** An Idempotency-Key (or `idempotent` for a request safe by nature): retried like a read. */
+    idempotency?: string,
   ): Promise<{ reply: Reply; where: string }> {
     const { agent, request } = await this.#load();
     const { baseUrl, requestTimeoutMs, retries } = this.#options;
@@ -126,6 +159,9 @@ export class HttpClient implements MessengerClient {
       'x-request-id': randomUUID(),
     };
     if (body !== undefined) headers['content-type'] = 'application/json';
+    if (idempotency !== undefined && idempotency !== 'idempotent')
+      headers['idempotency-key'] = idempotency;
+    const policy = idempotency === undefined ? method : 'GET';
     const deadline =
       requestTimeoutMs > 0 ? Date.now() + requestTimeoutMs : Number.POSITIVE_INFINITY;
 
@@ -136,14 +172,17 @@ export class HttpClient implements MessengerClient {
       if ('reply' in outcome) {
         const { reply } = outcome;
         if (reply.status >= 200 && reply.status < 300) return { reply, where };
-        retry = mayRetryStatus(method, reply.status);
+        // 409: the first attempt with this key is still in flight; its answer is replayed soon.
+        retry =
+          mayRetryStatus(policy, reply.status) ||
+          (idempotency !== undefined && idempotency !== 'idempotent' && reply.status === 409);
         const retryAfter = parseRetryAfter(header(reply.headers, 'retry-after'));
         if (retryAfter !== undefined) {
           retry &&= retryAfter <= RETRY_AFTER_CAP_MS;
           wait = Math.max(wait, retryAfter);
         }
       } else {
-        retry = !outcome.failure.timedOut && mayRetryFailure(method, outcome.failure.code);
+        retry = !outcome.failure.timedOut && mayRetryFailure(policy, outcome.failure.code);
       }
       if (!retry || attempt > retries || Date.now() + wait >= deadline) {
         throw 'reply' in outcome

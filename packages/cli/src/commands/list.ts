@@ -13,6 +13,10 @@ export interface ListCommandOptions {
   readonly until?: string | undefined;
   readonly limit?: string | undefined;
   readonly cursor?: string | undefined;
+  readonly with?: string | undefined;
+  readonly conversation?: string | undefined;
+  /** After listing, mark the listed unread messages read. */
+  readonly markRead?: boolean | undefined;
   readonly json: boolean;
 }
 
@@ -33,10 +37,20 @@ export async function listCommand(
     until: options.until,
     limit: options.limit,
     cursor: options.cursor,
+    with: options.with,
+    conversation: options.conversation,
   };
   const page = await client.list(query);
+  // Shown as they were when listed; marked read only after they were printed.
+  const unread = page.messages.filter((m) => !m.is_read).map((m) => m.id);
+  const markListed = async () => {
+    if (!options.markRead || unread.length === 0) return;
+    const { updated } = await client.markRead({ ids: unread });
+    out.note(`marked ${updated} message${updated === 1 ? '' : 's'} read`);
+  };
   if (options.json) {
     out.json({ messages: page.messages, next_cursor: page.nextCursor });
+    await markListed();
     return;
   }
   if (page.messages.length === 0) out.line('No messages.');
@@ -45,4 +59,5 @@ export async function listCommand(
     out.line(messageTable(page.messages, out.color));
   }
   if (page.nextCursor !== null) out.note(`more: add --cursor ${page.nextCursor}`);
+  await markListed();
 }

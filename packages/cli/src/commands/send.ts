@@ -9,6 +9,8 @@ export interface SendOptions {
   /** The text; `undefined` or `-` means standard input. */
   readonly text: string | undefined;
   readonly json: boolean;
+  /** Your own idempotency key; over HTTP one is made per invocation when omitted. */
+  readonly idempotencyKey?: string | undefined;
 }
 
 /** `msg send`: stores one message and prints it. */
@@ -23,6 +25,7 @@ export async function sendCommand(
     sender: options.from,
     recipient: options.to,
     message_content: text,
+    idempotencyKey: options.idempotencyKey,
   });
   if (options.json) out.json(message);
   else out.line(sentLine(message, out.color));

@@ -1,0 +1,210 @@
+import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { type Message, type Messenger, openMessenger } from '@messenger/core';
+import { buildApp } from '@messenger/server';
+import { backends, freshPostgresSchema, type PostgresSchema } from '@messenger/testing';
+import type { FastifyInstance } from 'fastify';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { MSG_BIN, runMsg } from './run-msg.js';
+
+interface ListJson {
+  messages: Message[];
+}
+
+/** `msg watch --json` as a child process, its events parsed line by line. */
+function spawnWatch(args: string[], env: Record<string, string>) {
+  const child: ChildProcessWithoutNullStreams = spawn(
+    process.execPath,
+    [MSG_BIN, 'watch', '--json', ...args],
+    { env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env } },
+  );
+  const events: { type: string; message?: Message; ids?: number[] }[] = [];
+  let buffer = '';
+  let stderr = '';
+  child.stdout.setEncoding('utf8').on('data', (d: string) => {
+    buffer += d;
+    let i = buffer.indexOf('\n');
+    while (i >= 0) {
+      events.push(JSON.parse(buffer.slice(0, i)));
+      buffer = buffer.slice(i + 1);
+      i = buffer.indexOf('\n');
+    }
+  });
+  child.stderr.setEncoding('utf8').on('data', (d: string) => {
+    stderr += d;
+  });
+  const exited = new Promise<number | null>((r) => child.on('close', (code) => r(code)));
+  const contents = () => events.flatMap((e) => (e.message ? [e.message.message_content] : []));
+  const until = async (n: number, what: string, timeoutMs = 15_000) => {
+    const deadline = Date.now() + timeoutMs;
+    while (contents().length < n) {
+      if (Date.now() > deadline)
+        throw new Error(`timed out waiting for ${what}: ${JSON.stringify(events)} ${stderr}`);
+      await sleep(20);
+    }
+  };
+  return { child, events, contents, until, exited, stderr: () => stderr };
+}
+
+describe.each(backends())('msg read, list --mark-read, --with, watch on $name', ({ name }) => {
+  let dir: string;
+  let schema: PostgresSchema | undefined;
+  let env: Record<string, string>;
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'msg-live-'));
+    if (name === 'postgres') {
+      schema = await freshPostgresSchema();
+      env = { DATABASE_URL: schema.url };
+      expect((await runMsg(['db', 'migrate'], { env })).code).toBe(0);
+    } else {
+      env = { MSG_DATA_DIR: dir };
+    }
+  });
+  afterAll(async () => {
+    await schema?.drop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('marks read by id, by recipient, and after listing', async () => {
+    for (const t of ['a', 'b', 'c', 'd'])
+      expect((await runMsg(['send', '-f', 'bob', '-t', 'rita', t], { env })).code).toBe(0);
+    const listed = JSON.parse(
+      (await runMsg(['list', '-r', 'rita', '--json'], { env })).stdout,
+    ) as ListJson;
+    const [d, c, b, a] = listed.messages.map((m) => m.id) as [number, number, number, number];
+    const byId = await runMsg(['read', String(a), '--json'], { env });
+    expect(JSON.parse(byId.stdout)).toEqual({ updated: 1, ids: [a] });
+    const upTo = await runMsg(['read', '-r', 'RITA', '--up-to', String(b)], { env });
+    expect(upTo.stdout).toBe('marked 1 message read\n');
+    const marking = await runMsg(['list', '-r', 'rita', '--unread', '--mark-read', '--json'], {
+      env,
+    });
+    expect((JSON.parse(marking.stdout) as ListJson).messages.map((m) => m.id)).toEqual([d, c]);
+    expect(marking.stderr).toBe('marked 2 messages read\n');
+    const none = JSON.parse(
+      (await runMsg(['list', '-r', 'rita', '--unread', '--json'], { env })).stdout,
+    ) as ListJson;
+    expect(none.messages).toEqual([]);
+    expect((await runMsg(['read', '-r', 'rita', '--all'], { env })).stdout).toBe(
+      'marked 0 messages read\n',
+    );
+    for (const args of [['read'], ['read', '-r', 'rita'], ['read', '1', '--all'], ['read', 'x1']]) {
+      const r = await runMsg(args, { env });
+      expect(r.code, args.join(' ')).toBe(2);
+      expect(r.stderr.split('\n')).toHaveLength(2);
+    }
+  }, 60_000);
+
+  it('lists both directions of a conversation', async () => {
+    await runMsg(['send', '-f', 'xena', '-t', 'yuri', 'hi yuri'], { env });
+    await runMsg(['send', '-f', 'yuri', '-t', 'xena', 'hi xena'], { env });
+    await runMsg(['send', '-f', 'yuri', '-t', 'zack', 'not this'], { env });
+    const r = await runMsg(['list', '-r', 'xena', '--with', 'yuri', '--json'], { env });
+    expect((JSON.parse(r.stdout) as ListJson).messages.map((m) => m.message_content)).toEqual([
+      'hi xena',
+      'hi yuri',
+    ]);
+    const c = await runMsg(['list', '--conversation', 'yuri,xena', '--json'], { env });
+    expect((JSON.parse(c.stdout) as ListJson).messages).toHaveLength(2);
+  });
+
+  it('watches directly, while other msg processes keep sending', async () => {
+    const w = spawnWatch(['-r', 'wanda'], env);
+    try {
+      await sleep(name === 'pglite' ? 2500 : 1500);
+      expect((await runMsg(['send', '-f', 'bob', '-t', 'wanda', 'first'], { env })).code).toBe(0);
+      expect((await runMsg(['send', '-f', 'bob', '-t', 'walter', 'elsewhere'], { env })).code).toBe(
+        0,
+      );
+      expect((await runMsg(['send', '-f', 'eve', '-t', 'wanda', 'second'], { env })).code).toBe(0);
+      await w.until(2, 'two messages');
+      await sleep(300);
+      expect(w.contents()).toEqual(['first', 'second']);
+    } finally {
+      w.child.kill('SIGINT');
+    }
+    expect(await w.exited).toBe(0);
+  }, 60_000);
+});
+
+describe('msg watch over HTTP', () => {
+  let messenger: Messenger;
+  let app: FastifyInstance;
+  let port: number;
+
+  const start = async () => {
+    app = await buildApp({ messenger, closeMessenger: false });
+    await app.listen({ port, host: '127.0.0.1' });
+  };
+
+  beforeAll(async () => {
+    messenger = await openMessenger();
+    port = 0;
+    await start();
+    const address = app.server.address();
+    port = typeof address === 'object' && address ? address.port : 0;
+  });
+  afterAll(async () => {
+    await app?.close();
+    await messenger?.close();
+  });
+
+  it('prints messages live, reconnects after the server restarts, misses nothing and repeats nothing', async () => {
+    const api = `http://127.0.0.1:${port}`;
+    const env = { MSG_API_URL: api };
+    const w = spawnWatch(['-r', 'hugo'], env);
+    try {
+      await sleep(1500);
+      await messenger.send({ sender: 'bob', recipient: 'hugo', message_content: 'before' });
+      await w.until(1, 'first');
+      await app.close();
+      // Sent while the watcher is cut off: it must get these after reconnecting.
+      await messenger.send({ sender: 'bob', recipient: 'hugo', message_content: 'while down 1' });
+      await messenger.send({ sender: 'bob', recipient: 'hugo', message_content: 'while down 2' });
+      await sleep(500);
+      await start();
+      await w.until(3, 'catch-up after reconnect');
+      const sent = await runMsg(['send', '-f', 'ann', '-t', 'hugo', 'after'], { env });
+      expect(sent.code).toBe(0);
+      await w.until(4, 'live after reconnect');
+      const read = await runMsg(['read', '-r', 'hugo', '--all'], { env });
+      expect(read.stdout).toBe('marked 4 messages read\n');
+      await sleep(300);
+      expect(w.contents()).toEqual(['before', 'while down 1', 'while down 2', 'after']);
+      expect(w.events.filter((e) => e.type === 'read').flatMap((e) => e.ids)).toHaveLength(4);
+    } finally {
+      w.child.kill('SIGINT');
+    }
+    expect(await w.exited).toBe(0);
+  }, 60_000);
+
+  it('refuses a bad stream request with exit 2 naming the field', async () => {
+    const r = await runMsg(['watch', '-r', 'hugo', '--after', 'not-a-cursor!'], {
+      env: { MSG_API_URL: `http://127.0.0.1:${port}` },
+    });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/after: /);
+  });
+
+  it('sends with an idempotency key once, however often it is repeated', async () => {
+    const env = { MSG_API_URL: `http://127.0.0.1:${port}` };
+    for (let i = 0; i < 3; i++) {
+      const r = await runMsg(
+        ['send', '-f', 'bob', '-t', 'ivy', '--idempotency-key', 'cli-key-1', 'once'],
+        { env },
+      );
+      expect(r.code).toBe(0);
+    }
+    expect((await messenger.list({ recipient: 'ivy' })).messages).toHaveLength(1);
+    const other = await runMsg(
+      ['send', '-f', 'bob', '-t', 'ivy', '--idempotency-key', 'cli-key-1', 'different'],
+      { env },
+    );
+    expect(other.code).toBe(1);
+    expect(other.stderr).toMatch(/^msg: idempotency_key_reused: /);
+  });
+});
