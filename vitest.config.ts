@@ -3,7 +3,8 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     include: ['packages/*/src/**/*.test.ts', 'packages/*/test/**/*.test.ts'],
-    testTimeout: 30_000,
+    // Generous: CLI tests spawn processes that open PGlite (seconds each on a loaded 2-core machine).
+    testTimeout: 120_000,
     hookTimeout: 60_000,
     // PGlite takes ~350 MB and a few seconds per instance; two cores.
     maxWorkers: 2,

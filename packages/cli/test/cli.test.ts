@@ -215,7 +215,8 @@ describe('msg on one embedded directory from several processes', () => {
   });
 
   it('serialises concurrent processes: every send lands, none corrupts the database', async () => {
-    const env = { MSG_DATA_DIR: join(base, 'shared') };
+    // Each process opens PGlite (seconds on a loaded 2-core machine): wait long for the lock.
+    const env = { MSG_DATA_DIR: join(base, 'shared'), MSG_LOCK_TIMEOUT_MS: '120000' };
     const results = await Promise.all(
       [1, 2, 3, 4].map((i) =>
         runMsg(['send', '-f', `p${i}`, '-t', 'shared', `from ${i}`], { env }),
@@ -234,7 +235,7 @@ describe('msg on one embedded directory from several processes', () => {
       'from 3',
       'from 4',
     ]);
-  }, 60_000);
+  }, 180_000);
 
   it('says which process holds the database when it waits too long', async () => {
     const dataDir = join(base, 'held');

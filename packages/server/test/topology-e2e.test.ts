@@ -17,7 +17,7 @@ import {
   waitFor,
 } from '@messenger/testing';
 import pg from 'pg';
-import { request } from 'undici';
+import { request, WebSocket } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 const serverBin = join(repoRoot, 'packages/server/bin/messenger-server.js');
@@ -260,4 +260,55 @@ describe.skipIf(postgresUrl === undefined)('production topology on 127.0.0.1', (
     expect(out.messages).toHaveLength(1);
     expect(out.messages[0]?.sender).toBe(sender);
   }, 20_000);
+
+  it('streams through nginx: a watcher gets sends made on either replica, and resumes after reconnecting', async () => {
+    const who = `watch-${process.pid}-${Date.now()}`;
+    type Frame = { type: string; message?: Message; cursor?: string };
+    const frames: Frame[] = [];
+    const contents = () => frames.flatMap((f) => (f.message ? [f.message.message_content] : []));
+    const until = (what: string, cond: () => boolean) =>
+      waitFor(what, async () => cond(), { timeoutMs: 15_000, intervalMs: 20 });
+    const open = (after?: string) => {
+      const ws = new WebSocket(
+        `${url('/api/messages/stream').replace(/^http/, 'ws')}?recipient=${who}${after ? `&after=${after}` : ''}`,
+      );
+      ws.addEventListener('message', (e) => frames.push(JSON.parse(String(e.data)) as Frame));
+      return ws;
+    };
+    const post = async (base: string, content: string) => {
+      const res = await request(`${base}/api/messages/send/`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ sender, recipient: who, message_content: content }),
+      });
+      await res.body.text();
+      expect(res.statusCode).toBe(201);
+    };
+
+    let ws = open();
+    await until('ready', () => frames.some((f) => f.type === 'ready'));
+    // One of the two replicas is not the one nginx gave the watcher.
+    for (const [i, port] of ports.entries()) await post(`http://127.0.0.1:${port}`, `direct ${i}`);
+    await until(`both direct sends: ${JSON.stringify(frames)}`, () => contents().length === 2);
+
+    const closed = new Promise<void>((r) => ws.addEventListener('close', () => r()));
+    ws.close();
+    await closed;
+    const last = frames.filter((f) => f.type === 'message').at(-1)?.cursor;
+    expect(last).toEqual(expect.any(String));
+    await post(url(''), 'while away 1');
+    await post(url(''), 'while away 2');
+    ws = open(last);
+    await until('catch-up after reconnect', () => contents().length === 4);
+    await post(url(''), 'live again');
+    await until('live after reconnect', () => contents().length === 5);
+    expect(contents()).toEqual([
+      'direct 0',
+      'direct 1',
+      'while away 1',
+      'while away 2',
+      'live again',
+    ]);
+    ws.close();
+  }, 30_000);
 });
