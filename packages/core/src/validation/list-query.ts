@@ -2,6 +2,7 @@ import { type CursorPosition, decodeCursor } from '../cursor.js';
 import type { ValidationIssue } from '../errors.js';
 import type { Result } from '../result.js';
 import { DEFAULT_LIST_LIMIT, MAX_LIST_LIMIT, MAX_NAME_LENGTH } from './limits.js';
+import { collectParameters } from './parameters.js';
 import { checkText, describeType } from './text.js';
 
 /**
@@ -71,27 +72,7 @@ const HAS_OFFSET = /(?:Z|[+-]\d{2}(?::?\d{2})?)$/i;
  * Empty strings mean "not given", as in an HTML form.
  */
 export function validateListOptions(input: unknown): Result<ListQuery> {
-  const given = input ?? {};
-  if (typeof given !== 'object' || Array.isArray(given)) {
-    return {
-      ok: false,
-      issues: [{ field: 'query', message: `must be an object, got ${describeType(input)}` }],
-    };
-  }
-  const issues: ValidationIssue[] = [];
-  const raw: Record<string, unknown> = {};
-  for (const [key, value] of Object.entries(given)) {
-    if (!(LIST_PARAMETERS as readonly string[]).includes(key)) {
-      issues.push({
-        field: key,
-        message: `unknown parameter; expected one of ${LIST_PARAMETERS.join(', ')}`,
-      });
-    } else if (Array.isArray(value)) {
-      issues.push({ field: key, message: 'may be given only once' });
-    } else if (value !== undefined && value !== '' && value !== null) {
-      raw[key] = value;
-    }
-  }
+  const { values: raw, issues } = collectParameters(input, LIST_PARAMETERS);
 
   const query: {
     -readonly [K in keyof ListQuery]: ListQuery[K];

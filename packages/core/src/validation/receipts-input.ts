@@ -1,6 +1,7 @@
 import type { ValidationIssue } from '../errors.js';
 import type { Result } from '../result.js';
 import { MAX_NAME_LENGTH } from './limits.js';
+import { bodyObject } from './parameters.js';
 import { checkText, describeType } from './text.js';
 
 /** Most ids one mark-read request may name. */
@@ -45,13 +46,9 @@ export function parseId(field: string, v: unknown): { value: string } | { issue:
 
 /** Validates a mark-read request: exactly one of `ids` or `recipient`. */
 export function validateMarkRead(input: unknown): Result<MarkReadQuery> {
-  if (typeof input !== 'object' || input === null || Array.isArray(input)) {
-    return {
-      ok: false,
-      issues: [{ field: 'body', message: `must be an object, got ${describeType(input)}` }],
-    };
-  }
-  const raw = input as Record<string, unknown>;
+  const body = bodyObject(input);
+  if (body.issue) return { ok: false, issues: [body.issue] };
+  const raw = body.value;
   const issues: ValidationIssue[] = [];
   const hasIds = raw.ids !== undefined;
   const hasRecipient = raw.recipient !== undefined;

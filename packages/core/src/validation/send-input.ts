@@ -1,7 +1,8 @@
 import type { ValidationIssue } from '../errors.js';
 import type { Result } from '../result.js';
 import { MAX_CONTENT_LENGTH, MAX_NAME_LENGTH } from './limits.js';
-import { checkText, describeType } from './text.js';
+import { bodyObject } from './parameters.js';
+import { checkText } from './text.js';
 
 /** A message to send, after validation: trimmed and within every limit. */
 export interface SendInput {
@@ -19,13 +20,9 @@ export interface SendInput {
  * if (r.ok) r.value.message_content; // 'hi'
  */
 export function validateSendInput(input: unknown): Result<SendInput> {
-  if (typeof input !== 'object' || input === null || Array.isArray(input)) {
-    return {
-      ok: false,
-      issues: [{ field: 'body', message: `must be an object, got ${describeType(input)}` }],
-    };
-  }
-  const raw = input as Record<string, unknown>;
+  const body = bodyObject(input);
+  if (body.issue) return { ok: false, issues: [body.issue] };
+  const raw = body.value;
   const issues: ValidationIssue[] = [];
   const sender = checkText('sender', raw.sender, { max: MAX_NAME_LENGTH, allowControl: false });
   const recipient = checkText('recipient', raw.recipient, {

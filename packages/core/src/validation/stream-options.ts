@@ -1,7 +1,7 @@
 import { decodeStreamCursor, type StreamPosition } from '../delivery/stream-cursor.js';
-import type { ValidationIssue } from '../errors.js';
 import type { Result } from '../result.js';
 import { MAX_NAME_LENGTH } from './limits.js';
+import { collectParameters } from './parameters.js';
 import { parseId } from './receipts-input.js';
 import { checkText, describeType } from './text.js';
 
@@ -30,27 +30,7 @@ export const STREAM_PARAMETERS = ['recipient', 'sender', 'after'] as const;
 
 /** Validates stream options (from a program or a query string). */
 export function validateStreamOptions(input: unknown): Result<StreamQuery> {
-  const given = input ?? {};
-  if (typeof given !== 'object' || Array.isArray(given)) {
-    return {
-      ok: false,
-      issues: [{ field: 'query', message: `must be an object, got ${describeType(given)}` }],
-    };
-  }
-  const issues: ValidationIssue[] = [];
-  const raw: Record<string, unknown> = {};
-  for (const [key, value] of Object.entries(given)) {
-    if (!(STREAM_PARAMETERS as readonly string[]).includes(key)) {
-      issues.push({
-        field: key,
-        message: `unknown parameter; expected one of ${STREAM_PARAMETERS.join(', ')}`,
-      });
-    } else if (Array.isArray(value)) {
-      issues.push({ field: key, message: 'may be given only once' });
-    } else if (value !== undefined && value !== null && value !== '') {
-      raw[key] = value;
-    }
-  }
+  const { values: raw, issues } = collectParameters(input, STREAM_PARAMETERS);
   const recipient = checkText('recipient', raw.recipient, {
     max: MAX_NAME_LENGTH,
     allowControl: false,
