@@ -51,12 +51,12 @@ export class ValidationError extends MessengerError {
 
   /** The issues grouped by field: `{ message_content: ["at most 160 characters, got 161"] }`. */
   get fields(): Record<string, string[]> {
-    const out: Record<string, string[]> = {};
+    // A Map, not `{}`: a field may be named `constructor`, `toString` or `__proto__`.
+    const byField = new Map<string, string[]>();
     for (const issue of this.issues) {
-      out[issue.field] ??= [];
-      out[issue.field]?.push(issue.message);
+      byField.set(issue.field, [...(byField.get(issue.field) ?? []), issue.message]);
     }
-    return out;
+    return Object.fromEntries(byField);
   }
 }
 

@@ -64,7 +64,14 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   app.setValidatorCompiler(() => (value) => ({ value }));
 
   app.setErrorHandler(async (err, request, reply) => {
-    const r = toErrorReply(err, request.id);
+    let r: ReturnType<typeof toErrorReply>;
+    try {
+      r = toErrorReply(err, request.id);
+    } catch (mappingError) {
+      // The mapping itself failed: still answer in the API's shape, never with its text.
+      request.log.error({ err, mappingError }, 'error mapping failed');
+      r = toErrorReply(new Error('unmappable'), request.id);
+    }
     if (r.unexpected) request.log.error({ err }, 'unexpected error');
     else if (r.status >= 500) request.log.warn({ err }, r.body.error.message);
     return reply.code(r.status).headers(r.headers).send(r.body);

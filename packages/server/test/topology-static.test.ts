@@ -194,7 +194,12 @@ describe('nginx/messenger.conf.template', () => {
     expect(template).toMatch(/^\s*proxy_http_version 1\.1;/m);
     expect(template).toMatch(/^\s*proxy_set_header Connection "";/m);
     expect(template).toMatch(/^\s*proxy_next_upstream error timeout http_502 http_503 http_504;/m);
-    expect(template).not.toMatch(/^\s*proxy_next_upstream [^;]*non_idempotent/m);
+    // A POST is passed on after it reached a replica only when it carries an Idempotency-Key.
+    expect(template.match(/^\s*proxy_next_upstream [^;]*non_idempotent/gm)).toHaveLength(1);
+    expect(template).toMatch(
+      /location \^~ \/_keyed\/ \{\s*internal;\s*rewrite [^;]+;\s*proxy_next_upstream [^;]*non_idempotent;/,
+    );
+    expect(template).toMatch(/if \(\$http_idempotency_key != ""\) \{\s*rewrite \^ \/_keyed\$uri last;/);
     expect(template).toMatch(/^\s*client_max_body_size 16k;/m);
     expect(template).toMatch(/^\s*limit_req_status 429;/m);
     expect(template).toMatch(/^\s*log_format messenger_json escape=json/m);

@@ -20,6 +20,7 @@ export {
   startLocalNginx,
   writeNginxConf,
 } from './nginx.js';
+export { type PrivatePostgres, postgresBinDir, startPrivatePostgres } from './private-postgres.js';
 export {
   canConnect,
   type Exit,

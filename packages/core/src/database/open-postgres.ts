@@ -30,6 +30,9 @@ export async function openPostgres(
   });
   // An idle pooled client that loses its server emits here; without a listener the process dies.
   pool.on('error', () => {});
+  // A checked-out client has no pool listener: its socket ending (a restarted server) would
+  // be an unhandled 'error' event. The failed query rejects anyway, and pg-pool drops the client.
+  pool.on('connect', (client) => client.on('error', () => {}));
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
   return {
     db,
