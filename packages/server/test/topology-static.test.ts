@@ -199,7 +199,9 @@ describe('nginx/messenger.conf.template', () => {
     expect(template).toMatch(
       /location \^~ \/_keyed\/ \{\s*internal;\s*rewrite [^;]+;\s*proxy_next_upstream [^;]*non_idempotent;/,
     );
-    expect(template).toMatch(/if \(\$http_idempotency_key != ""\) \{\s*rewrite \^ \/_keyed\$uri last;/);
+    expect(template).toMatch(
+      /if \(\$http_idempotency_key != ""\) \{\s*rewrite \^ \/_keyed\$uri last;/,
+    );
     expect(template).toMatch(/^\s*client_max_body_size 16k;/m);
     expect(template).toMatch(/^\s*limit_req_status 429;/m);
     expect(template).toMatch(/^\s*log_format messenger_json escape=json/m);
