@@ -1,5 +1,5 @@
 import type { Connection } from './database/connection.js';
-import { toMessengerError } from './database/database-errors.js';
+import { isDeadConnection, toMessengerError } from './database/database-errors.js';
 import { openPglite } from './database/open-pglite.js';
 import { openPostgres, type PostgresPoolOptions } from './database/open-postgres.js';
 import { positionOf } from './delivery/delivery.repository.js';
@@ -131,7 +131,7 @@ export class Messenger {
       }));
     }
     const k = key.value;
-    return this.#run(() => insertIdempotent(this.#conn.db, value, k));
+    return this.#run(() => insertIdempotent(this.#conn.db, value, k), true);
   }
 
   /**
@@ -153,7 +153,7 @@ export class Messenger {
   async list(options: ListOptions = {}): Promise<MessagePage> {
     const r = validateListOptions(options);
     if (!r.ok) throw new ValidationError(r.issues);
-    return this.#run(() => listMessages(this.#conn.db, r.value));
+    return this.#run(() => listMessages(this.#conn.db, r.value), true);
   }
 
   /**
@@ -167,7 +167,7 @@ export class Messenger {
   async markRead(options: MarkReadOptions): Promise<MarkReadResult> {
     const r = validateMarkRead(options);
     if (!r.ok) throw new ValidationError(r.issues);
-    return this.#run(() => markRead(this.#conn.db, r.value));
+    return this.#run(() => markRead(this.#conn.db, r.value), true);
   }
 
   /**
@@ -216,7 +216,7 @@ export class Messenger {
   async ping(): Promise<void> {
     await this.#run(async () => {
       await this.#conn.db.selectFrom('messages').select('id').limit(1).execute();
-    });
+    }, true);
   }
 
   /** Closes the pool or the embedded database (writing a checkpoint) and releases its lock. */
@@ -225,11 +225,20 @@ export class Messenger {
     await this.#conn.close();
   }
 
-  async #run<T>(fn: () => Promise<T>): Promise<T> {
-    try {
-      return await fn();
-    } catch (err) {
-      throw toMessengerError(err, this.#conn.where);
+  /**
+   * Runs a database operation, mapping driver errors. With `retrySafe` (reads, marking
+   * read, keyed sends: repeating them changes nothing), a connection that turned out to be
+   * dead (a restarted or terminated server leaves stale pooled connections) is retried on
+   * a fresh one, twice at most. Plain sends are not: the first may have committed.
+   */
+  async #run<T>(fn: () => Promise<T>, retrySafe = false): Promise<T> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await fn();
+      } catch (err) {
+        if (retrySafe && attempt < 2 && isDeadConnection(err)) continue;
+        throw toMessengerError(err, this.#conn.where);
+      }
     }
   }
 }

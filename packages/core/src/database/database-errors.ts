@@ -53,3 +53,14 @@ export function toMessengerError(err: unknown, where: string): unknown {
   }
   return err;
 }
+
+/**
+ * The connection died under the query (server terminated or restarted it, socket reset):
+ * nothing was committed unless the commit itself raced the termination.
+ */
+export function isDeadConnection(err: unknown): boolean {
+  const e = err as { code?: unknown; message?: unknown } | null;
+  const code = typeof e?.code === 'string' ? e.code : undefined;
+  if (code !== undefined && /^(57P01|57P02|08006|08003|ECONNRESET|EPIPE)$/.test(code)) return true;
+  return typeof e?.message === 'string' && /Connection terminated/i.test(e.message);
+}
