@@ -33,6 +33,32 @@ const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
+/** Answers bytes that are not valid HTTP at all in the API's error shape (Node's parser rejected them). */
+function answerMalformedRequest(
+  err: NodeJS.ErrnoException,
+  socket: import('node:net').Socket,
+): void {
+  if (err.code === 'ECONNRESET' || socket.destroyed) return;
+  const [status, reason, code, message] =
+    err.code === 'HPE_HEADER_OVERFLOW'
+      ? [
+          431,
+          'Request Header Fields Too Large',
+          'headers_too_large',
+          'request headers are too large',
+        ]
+      : err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+        ? [408, 'Request Timeout', 'request_timeout', 'the request was not received in time']
+        : [400, 'Bad Request', HttpErrorCode.badRequest, 'malformed HTTP request'];
+  const body = JSON.stringify({ error: { code, message } });
+  if (socket.writable) {
+    socket.write(
+      `HTTP/1.1 ${status} ${reason}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+    );
+  }
+  socket.destroy(err);
+}
+
 /**
  * Builds the HTTP API over an open messenger. It does not listen: call
  * `app.listen()` (see `startServer`) or use `app.inject()` in tests.
@@ -58,6 +84,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
       return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
     },
     ajv: { customOptions: { coerceTypes: false } },
+    clientErrorHandler: answerMalformedRequest,
   });
 
   // Core validates every input; route schemas document the API and serialize responses.

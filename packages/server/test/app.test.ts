@@ -1,3 +1,4 @@
+import { connect } from 'node:net';
 import { type Message, type Messenger, openMessenger } from '@messenger/core';
 import { backends, freshPostgresSchema, type PostgresSchema } from '@messenger/testing';
 import type { FastifyInstance, InjectOptions } from 'fastify';
@@ -439,6 +440,34 @@ describe.each(backends())('HTTP API on $name', ({ name }) => {
     expect(((await listed.body.json()) as Message[]).map((m) => m.message_content)).toEqual([
       'over TCP',
     ]);
+    // Bytes that are not HTTP at all still get the error shape.
+    const { port } = new URL(address);
+    for (const [raw, status, code] of [
+      [
+        'GET / HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\nTransfer-Encoding: chunked\r\n\r\n',
+        400,
+        'bad_request',
+      ],
+      ['NOT HTTP AT ALL\r\n\r\n', 400, 'bad_request'],
+      [
+        `GET / HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(20_000)}\r\n\r\n`,
+        431,
+        'headers_too_large',
+      ],
+    ] as const) {
+      const answer = await new Promise<string>((resolve, reject) => {
+        const socket = connect(Number(port), '127.0.0.1');
+        let data = '';
+        socket.on('data', (d) => {
+          data += d.toString('latin1');
+        });
+        socket.on('close', () => resolve(data));
+        socket.on('error', reject);
+        socket.write(raw);
+      });
+      expect(answer).toMatch(new RegExp(`^HTTP/1\\.1 ${status} `));
+      expect(answer).toContain(`{"error":{"code":"${code}"`);
+    }
     const bad = await request(`${address}${LIST}?nope=1`);
     expect(bad.statusCode).toBe(400);
     expect(((await bad.body.json()) as ErrorJson).error.code).toBe('validation_failed');
