@@ -93,8 +93,10 @@ export async function listMessages(db: Db, query: ListQuery): Promise<MessagePag
     q = q.where(sql<boolean>`(sent_datetime, id) < (${sentDatetime}::timestamptz, ${id}::bigint)`);
   }
   const rows = await q
-    .orderBy('sent_datetime', 'desc')
-    .orderBy('id', 'desc')
+    // Qualified: the bare name would be the select list's text column of the same name,
+    // which sorts the same but cannot use the (…, sent_datetime desc, id desc) indexes.
+    .orderBy('messages.sent_datetime', 'desc')
+    .orderBy('messages.id', 'desc')
     .limit(query.limit + 1)
     .execute();
   const messages = rows.slice(0, query.limit).map(toMessage);

@@ -1,0 +1,133 @@
+// Wall time of `msg` commands, from spawn to exit, as a person typing them would wait.
+// hyperfine is used when installed; otherwise each run is timed here.
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { onCleanUp, repoRoot, runTimed } from './processes.mjs';
+
+const MSG = join(repoRoot, 'packages', 'cli', 'bin', 'msg.js');
+
+/** The environment of a `msg` run: no colour, no inherited database or API settings. */
+function cliEnv() {
+  const env = { ...process.env, NO_COLOR: '1' };
+  for (const k of ['DATABASE_URL', 'MSG_API_URL', 'MSG_DATA_DIR', 'FORCE_COLOR']) delete env[k];
+  return env;
+}
+
+const median = (values) => {
+  const s = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(s.length / 2);
+  return s.length % 2 ? s[mid] : (s[mid - 1] + s[mid]) / 2;
+};
+
+function hasHyperfine() {
+  return spawnSync('hyperfine', ['--version'], { stdio: 'ignore' }).status === 0;
+}
+
+/** Runs `node args…` `runs` times (after `warmups` untimed runs); every run must exit 0. */
+async function timeRuns(label, args, { runs, warmups = 1 }) {
+  const env = cliEnv();
+  if (hasHyperfine()) return timeWithHyperfine(label, args, { runs, warmups, env });
+  const times = [];
+  for (let i = 0; i < warmups + runs; i++) {
+    const r = await runTimed(process.execPath, args, { env, timeoutMs: 60_000 });
+    if (r.code !== 0) {
+      throw new Error(`${label}: exit ${r.code ?? r.signal}: ${r.stderr.trim().slice(0, 500)}`);
+    }
+    if (i >= warmups) times.push(r.ms);
+  }
+  return {
+    label,
+    runs,
+    median: median(times),
+    min: Math.min(...times),
+    max: Math.max(...times),
+    tool: 'node spawn',
+  };
+}
+
+function timeWithHyperfine(label, args, { runs, warmups, env }) {
+  const dir = mkdtempSync(join(tmpdir(), 'messenger-bench-hf-'));
+  try {
+    const out = join(dir, 'out.json');
+    const quoted = [process.execPath, ...args]
+      .map((a) => `'${a.replace(/'/g, "'\\''")}'`)
+      .join(' ');
+    const r = spawnSync(
+      'hyperfine',
+      [
+        '--runs',
+        String(runs),
+        '--warmup',
+        String(warmups),
+        '--export-json',
+        out,
+        '--style',
+        'none',
+        quoted,
+      ],
+      { env, stdio: ['ignore', 'ignore', 'pipe'], timeout: 300_000 },
+    );
+    if (r.status !== 0) throw new Error(`${label}: hyperfine failed: ${r.stderr}`);
+    const t = JSON.parse(readFileSync(out, 'utf8')).results[0].times.map((s) => s * 1000);
+    return {
+      label,
+      runs,
+      median: median(t),
+      min: Math.min(...t),
+      max: Math.max(...t),
+      tool: 'hyperfine',
+    };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * `msg send` and `msg list` over HTTP (against `apiUrl`) and on a fresh embedded database,
+ * plus `node -e ''` as the floor any Node.js command pays.
+ */
+export async function measureCli(apiUrl, { runs, embeddedRuns }) {
+  const results = [];
+  results.push(await timeRuns("node -e ''", ['-e', ''], { runs }));
+  const api = ['--api', apiUrl];
+  results.push(
+    await timeRuns(
+      'msg send (HTTP)',
+      [MSG, ...api, 'send', '--from', 'cli-bench', '--to', 'user-1', 'hello from the bench'],
+      { runs },
+    ),
+  );
+  results.push(
+    await timeRuns('msg list (HTTP)', [MSG, ...api, 'list', '--recipient', 'user-1'], { runs }),
+  );
+  const dir = mkdtempSync(join(tmpdir(), 'messenger-bench-cli-'));
+  onCleanUp(() => rmSync(dir, { recursive: true, force: true }));
+  const db = ['--db', join(dir, 'db')];
+  // The first run creates the embedded database (initdb, migrations): timed on its own.
+  const first = await timeRuns(
+    'msg send (embedded, first run: creates the database)',
+    [MSG, ...db, 'send', '--from', 'cli-bench', '--to', 'user-1', 'first'],
+    { runs: 1, warmups: 0 },
+  );
+  results.push(
+    await timeRuns(
+      'msg send (embedded)',
+      [MSG, ...db, 'send', '--from', 'cli-bench', '--to', 'user-1', 'hello from the bench'],
+      {
+        runs: embeddedRuns,
+        warmups: 0,
+      },
+    ),
+  );
+  results.push(
+    await timeRuns('msg list (embedded)', [MSG, ...db, 'list', '--recipient', 'user-1'], {
+      runs: embeddedRuns,
+      warmups: 0,
+    }),
+  );
+  results.push(first);
+  rmSync(dir, { recursive: true, force: true });
+  return results;
+}

@@ -1,0 +1,185 @@
+// Results as markdown (printed and written to bench/results/latest.md) and the PASS/MISS targets.
+
+const fmt = (n, digits = 1) =>
+  n === undefined || n === null || Number.isNaN(n) ? '–' : n.toFixed(digits);
+const fmtInt = (n) =>
+  n === undefined || Number.isNaN(n) ? '–' : Math.round(n).toLocaleString('en-US');
+const ratio = (a, b) => (a && b ? a / b : Number.NaN);
+const rowsLabel = (n) =>
+  n >= 1_000_000 ? `${n / 1_000_000}M` : n >= 1000 ? `${Math.round(n / 1000)}k` : String(n);
+
+/** Evaluates the targets of issue 7 from the results. */
+export function evaluateTargets(results) {
+  const t = [];
+  const { http, growth, cli } = results;
+  const add = (label, measured, limit, pass, note) =>
+    t.push({ label, measured, limit, pass: measured === undefined ? null : pass, note });
+  // Three decimals: 0.899× must not read as 0.90× next to a MISS.
+  const exact = (r) => (Number.isNaN(r) ? undefined : `${r.toFixed(3)}×`);
+  const sendRatio = ratio(http['send/messenger']?.rps, http['send/reference']?.rps);
+  add('send req/s ≥ 0.9× reference', exact(sendRatio), '≥ 0.90×', sendRatio >= 0.9);
+  // List at every table size: the weakest ratio counts.
+  const listRatios = growth
+    .map((g) => ({ rows: g.rows, r: ratio(g.messenger?.rps, g.reference?.rps) }))
+    .filter((x) => !Number.isNaN(x.r));
+  const worst = listRatios.reduce((a, x) => (a === undefined || x.r < a.r ? x : a), undefined);
+  add(
+    'list req/s ≥ 0.9× reference (at every table size)',
+    worst ? `${exact(worst.r)} (at ${rowsLabel(worst.rows)})` : undefined,
+    '≥ 0.90×',
+    worst?.r >= 0.9,
+  );
+  const first = growth[0];
+  const last = growth.at(-1);
+  if (first && last && last !== first) {
+    const g = ratio(last.messenger?.p50, first.messenger?.p50);
+    add(
+      `list p50 at ${rowsLabel(last.rows)} ≤ 1.2× at ${rowsLabel(first.rows)}`,
+      fmtRatio(g),
+      '≤ 1.20×',
+      g <= 1.2,
+      last.rows < 1_000_000 ? 'this run stopped short of 1M rows' : undefined,
+    );
+  }
+  const send = cli.find((c) => c.label === 'msg send (HTTP)');
+  add(
+    '`msg send` over HTTP ≤ 150 ms wall (median)',
+    send ? `${fmt(send.median, 0)} ms` : undefined,
+    '≤ 150 ms',
+    send?.median <= 150,
+  );
+  return t;
+}
+
+function fmtRatio(r) {
+  return Number.isNaN(r) ? undefined : `${r.toFixed(2)}×`;
+}
+
+/** The whole report as markdown. */
+export function toMarkdown(results) {
+  const { machine: m, settings: s } = results;
+  const out = [];
+  out.push(
+    `## Benchmark results (${results.mode} run, ${results.generated.slice(0, 16).replace('T', ' ')} UTC)`,
+  );
+  out.push('');
+  out.push(
+    `Machine: ${m.cpu}, ${m.cores} cores, ${m.memoryGiB} GiB; ${m.os}; Node.js ${m.node}; PostgreSQL ${m.postgres}; ${m.nginx}; autocannon ${m.autocannon}.`,
+  );
+  out.push(
+    `Load: ${s.connections} keep-alive connections on 127.0.0.1, ${s.durationS} s measured after ${s.warmupS} s warm-up per row; server and reference each with a pool of ${s.poolMax} connections; load generator, servers and PostgreSQL share the ${m.cores} cores. Latencies in ms.`,
+  );
+  const busy = results.loadAverage.start > m.cores / 2;
+  out.push(
+    `1-minute load average before the run: ${results.loadAverage.start}${busy ? ` — the machine was busy with other work (over ${m.cores / 2} on ${m.cores} cores): figures are noisy, compare only within this run` : ' (quiet)'}.`,
+  );
+  out.push('');
+  out.push('### HTTP API');
+  out.push('');
+  out.push(
+    '| operation | served by | table rows | req/s | p50 | p99 | req/s vs reference | p50 vs reference | CPU ms/request: server | PostgreSQL |',
+  );
+  out.push('| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
+  const names = {
+    messenger: 'messenger-server',
+    nginx: 'nginx → messenger-server (CPU: both)',
+    reference: 'reference (bare Fastify + pg)',
+  };
+  for (const op of ['send', 'list']) {
+    const ref = results.http[`${op}/reference`];
+    for (const who of ['messenger', 'nginx', 'reference']) {
+      const r = results.http[`${op}/${who}`];
+      if (!r) continue;
+      const opName =
+        op === 'send' ? 'send (POST /api/messages/send/)' : 'list newest 100 to recipient';
+      const vs =
+        who === 'reference'
+          ? ['1.00×', '1.00×']
+          : [fmtRatio(ratio(r.rps, ref?.rps)) ?? '–', fmtRatio(ratio(r.p50, ref?.p50)) ?? '–'];
+      const failed = r.ok
+        ? ''
+        : ` ⚠ ${r.errors} errors, ${r.timeouts} timeouts, ${r.non2xx} non-2xx`;
+      out.push(
+        `| ${opName} | ${names[who]}${failed} | ${fmtInt(r.tableRows)} | ${fmtInt(r.rps)} | ${fmt(r.p50, 2)} | ${fmt(r.p99, 2)} | ${vs[0]} | ${vs[1]} | ${fmt(r.cpuPerRequest?.server, 3)} | ${fmt(r.cpuPerRequest?.postgres, 3)} |`,
+      );
+    }
+  }
+  out.push('');
+  out.push('### List latency as the table grows');
+  out.push('');
+  out.push(
+    `"Newest 100 to recipient", ${s.connections} connections; the seeded rows go to 100 recipients, so every page is full and each recipient's history grows with the table. Chart: list-latency.svg.`,
+  );
+  out.push('');
+  out.push(
+    '| table rows | messenger req/s | p50 | p99 | reference req/s | p50 | p99 | req/s messenger / reference | plan of the list query |',
+  );
+  out.push('| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |');
+  for (const g of results.growth) {
+    out.push(
+      `| ${fmtInt(g.rows)} | ${fmtInt(g.messenger?.rps)} | ${fmt(g.messenger?.p50, 2)} | ${fmt(g.messenger?.p99, 2)} | ${fmtInt(g.reference?.rps)} | ${fmt(g.reference?.p50, 2)} | ${fmt(g.reference?.p99, 2)} | ${fmtRatio(ratio(g.messenger?.rps, g.reference?.rps)) ?? '–'} | ${g.plan ?? '–'} |`,
+    );
+  }
+  if (results.growth.length > 1) {
+    const [a, b] = [results.growth[0], results.growth.at(-1)];
+    out.push(
+      `| **${rowsLabel(b.rows)} / ${rowsLabel(a.rows)}** | | **${fmtRatio(ratio(b.messenger?.p50, a.messenger?.p50)) ?? '–'}** | ${fmtRatio(ratio(b.messenger?.p99, a.messenger?.p99)) ?? '–'} | | ${fmtRatio(ratio(b.reference?.p50, a.reference?.p50)) ?? '–'} | ${fmtRatio(ratio(b.reference?.p99, a.reference?.p99)) ?? '–'} | | |`,
+    );
+  }
+  // At a few rows per recipient the planner may rightly sort; at the largest size it must not.
+  if (results.growth.length > 1 && results.growth.at(-1).plan?.includes('Sort')) {
+    out.push('');
+    out.push(
+      "Note: the list query's plan sorts the recipient's rows instead of reading an index in `(sent_datetime, id)` order, so its cost grows with each recipient's history.",
+    );
+  }
+  out.push('');
+  if (results.live) {
+    const l = results.live;
+    out.push('### Live delivery');
+    out.push('');
+    out.push(
+      `A WebSocket watcher on /api/messages/stream; ${l.count} messages sent one after another, each timed from the start of its POST until the watcher has it.`,
+    );
+    out.push('');
+    out.push('| | n | p50 | p99 | max |');
+    out.push('| --- | ---: | ---: | ---: | ---: |');
+    out.push(
+      `| send → watcher | ${l.delivery.n} | ${fmt(l.delivery.p50, 2)} | ${fmt(l.delivery.p99, 2)} | ${fmt(l.delivery.max, 2)} |`,
+    );
+    out.push(
+      `| the POST alone | ${l.send.n} | ${fmt(l.send.p50, 2)} | ${fmt(l.send.p99, 2)} | ${fmt(l.send.max, 2)} |`,
+    );
+    out.push('');
+  }
+  if (results.cli.length > 0) {
+    out.push('### CLI wall time');
+    out.push('');
+    out.push('| command | runs | median ms | min | max |');
+    out.push('| --- | ---: | ---: | ---: | ---: |');
+    for (const c of results.cli) {
+      out.push(
+        `| ${c.label} | ${c.runs} | ${fmt(c.median, 0)} | ${fmt(c.min, 0)} | ${fmt(c.max, 0)} |`,
+      );
+    }
+    out.push('');
+  }
+  out.push('### Targets');
+  out.push('');
+  out.push('| target | measured | limit | result |');
+  out.push('| --- | ---: | ---: | --- |');
+  for (const t of results.targets) {
+    const verdict = t.pass === null ? 'not measured' : t.pass ? 'PASS' : '**MISS**';
+    out.push(
+      `| ${t.label}${t.note ? ` (${t.note})` : ''} | ${t.measured ?? '–'} | ${t.limit} | ${verdict} |`,
+    );
+  }
+  if (results.errors.length > 0) {
+    out.push('');
+    out.push('### Errors');
+    out.push('');
+    for (const e of results.errors) out.push(`- ${e.phase}: ${e.message}`);
+  }
+  out.push('');
+  return out.join('\n');
+}
