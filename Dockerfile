@@ -13,6 +13,7 @@ COPY packages/core/package.json packages/core/
 COPY packages/server/package.json packages/server/
 COPY packages/cli/package.json packages/cli/
 COPY packages/testing/package.json packages/testing/
+COPY bench/package.json bench/
 # --ignore-scripts: the root `prepare` script builds, and the sources are not here yet.
 RUN npm ci --ignore-scripts --no-audit --no-fund
 COPY packages packages
@@ -27,6 +28,7 @@ COPY packages/core/package.json packages/core/
 COPY packages/server/package.json packages/server/
 COPY packages/cli/package.json packages/cli/
 COPY packages/testing/package.json packages/testing/
+COPY bench/package.json bench/
 RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund --workspace @messenger/server \
   && npm cache clean --force
 COPY --from=build /app/packages/core/dist packages/core/dist
