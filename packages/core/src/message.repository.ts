@@ -100,7 +100,12 @@ export async function listMessages(db: Db, query: ListQuery): Promise<MessagePag
     `${selectMessages}${where.length > 0 ? ` where ${where.join(' and ')}` : ''}` +
     ` order by "messages"."sent_datetime" desc, "messages"."id" desc limit ${p(query.limit + 1)}`;
   const { rows } = await db.executeQuery<MessageSelection>(CompiledQuery.raw(text, params));
-  const messages = rows.slice(0, query.limit).map(toMessage);
+  // From PostgreSQL (int8 parsed to a number) each row selected here already has exactly the
+  // public shape: no mapping on the hot path.
+  const page = rows.length > query.limit ? rows.slice(0, query.limit) : rows;
+  const messages = page.map((row) =>
+    typeof row.id === 'number' ? (row as Message) : toMessage(row),
+  );
   const last = messages.at(-1);
   const nextCursor =
     rows.length > query.limit && last !== undefined

@@ -27,6 +27,14 @@ export async function openPostgres(
     idleTimeoutMillis: options.idleTimeoutMillis ?? 30_000,
     statement_timeout: options.statementTimeoutMillis ?? 30_000,
     application_name: 'messenger',
+    // int8 (message ids) as numbers: rows then already have the public shape and need no
+    // mapping on the hot read path. Ids stay exact up to 2^53.
+    types: {
+      getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
+        oid === INT8_OID && format !== 'binary'
+          ? (value: string) => Number(value)
+          : pg.types.getTypeParser(oid, format)) as typeof pg.types.getTypeParser,
+    },
   });
   // An idle pooled client that loses its server emits here; without a listener the process dies.
   pool.on('error', () => {});
@@ -45,6 +53,9 @@ export async function openPostgres(
     close: () => db.destroy(),
   };
 }
+
+/** PostgreSQL's type oid of int8 (bigint). */
+const INT8_OID = 20;
 
 type ClientClass = typeof import('pg').Client;
 type PgPool = InstanceType<typeof import('pg').Pool>;
