@@ -1,5 +1,4 @@
 import { randomUUID } from 'node:crypto';
-import formbody from '@fastify/formbody';
 import swagger from '@fastify/swagger';
 import { ErrorCode, type Messenger } from '@messenger/core';
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
@@ -141,7 +140,46 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   app.addSchema(messageSchema);
   app.addSchema(errorSchema);
 
-  await app.register(formbody, { bodyLimit: BODY_LIMIT });
+  // Form bodies as strictly as JSON: invalid UTF-8, raw or %-escaped, is refused rather than
+  // stored as U+FFFD or as literal escapes. Repeated names become arrays (core refuses them).
+  app.addContentTypeParser(
+    'application/x-www-form-urlencoded',
+    { parseAs: 'buffer' },
+    (_request, body, done) => {
+      let text: string;
+      try {
+        text = strictUtf8.decode(body as Buffer);
+      } catch {
+        done(new HttpError(400, HttpErrorCode.badRequest, 'body is not valid UTF-8'), undefined);
+        return;
+      }
+      const fields: Record<string, string | string[]> = Object.create(null);
+      for (const part of text.split('&')) {
+        if (part === '') continue;
+        const eq = part.indexOf('=');
+        let name: string;
+        let value: string;
+        try {
+          name = decodeURIComponent((eq < 0 ? part : part.slice(0, eq)).replace(/\+/g, ' '));
+          value = eq < 0 ? '' : decodeURIComponent(part.slice(eq + 1).replace(/\+/g, ' '));
+        } catch {
+          done(
+            new HttpError(
+              400,
+              HttpErrorCode.badRequest,
+              'body is not valid form encoding: a %-escape is not UTF-8',
+            ),
+            undefined,
+          );
+          return;
+        }
+        const before = fields[name];
+        fields[name] =
+          before === undefined ? value : [...(Array.isArray(before) ? before : [before]), value];
+      }
+      done(null, fields);
+    },
+  );
   await app.register(swagger, {
     openapi: {
       openapi: '3.0.3',

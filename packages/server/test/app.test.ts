@@ -355,6 +355,32 @@ describe.each(backends())('HTTP API on $name', ({ name }) => {
         'message_content',
       ],
       ['JSON sent as form', form(JSON.stringify(ok)), 400, V, 'sender'],
+      [
+        'form: invalid %-escape',
+        form('sender=bob&recipient=alice&message_content=%FF'),
+        400,
+        'bad_request',
+      ],
+      [
+        'form: escaped surrogate',
+        form('sender=bob&recipient=alice&message_content=%ED%A0%80'),
+        400,
+        'bad_request',
+      ],
+      [
+        'form: raw invalid UTF-8',
+        {
+          method: 'POST',
+          url: SEND,
+          headers: { 'content-type': 'application/x-www-form-urlencoded' },
+          payload: Buffer.concat([
+            Buffer.from('sender=bob&recipient=alice&message_content=a'),
+            Buffer.from([0xff]),
+          ]),
+        },
+        400,
+        'bad_request',
+      ],
       ['is_read=maybe', get('is_read=maybe'), 400, V, 'is_read'],
       ['is_read=yes', get('is_read=yes'), 400, V, 'is_read'],
       ['repeated is_read', get('is_read=true&is_read=false'), 400, V, 'is_read'],
