@@ -2,70 +2,28 @@
 // Debian's nginx started with the repository's template rendered for those two. One replica is
 // killed under a stream of reads and sends, then restarted.
 import { join } from 'node:path';
+import type { Message } from '@messenger/core';
 import {
-  freePort,
-  freshPostgresSchema,
-  type PostgresSchema,
   postgresUrl,
-  probeStatus,
   type RunningNginx,
   type RunningProcess,
   repoRoot,
-  startLocalNginx,
   startProcess,
-  stopAll,
   waitFor,
 } from '@messenger/testing';
-import pg from 'pg';
+import type pg from 'pg';
 import { request, WebSocket } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startTopology, type Topology } from './helpers/topology.js';
 
-const serverBin = join(repoRoot, 'packages/server/bin/messenger-server.js');
 const msgBin = join(repoRoot, 'packages/cli/bin/msg.js');
 
-interface Message {
-  id: number;
-  sender: string;
-  recipient: string;
-  message_content: string;
-  sent_datetime: string;
-  is_read: boolean;
-  read_at: string | null;
-}
-
 describe.skipIf(postgresUrl === undefined)('production topology on 127.0.0.1', () => {
-  let schema: PostgresSchema | undefined;
+  let topology: Topology | undefined;
   let db: pg.Client | undefined;
   let nginx: RunningNginx | undefined;
-  const ports: number[] = [];
-  const replicas: RunningProcess[] = [];
+  let ports: readonly number[] = [];
   const sender = `e2e-${process.pid}-${Date.now()}`;
-
-  function serverEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
-    return {
-      ...process.env,
-      DATABASE_URL: schema?.url,
-      LOG_LEVEL: 'warn',
-      DB_POOL_MAX: '4',
-      ...extra,
-    };
-  }
-
-  /** Starts `messenger-server` on 127.0.0.1:port and waits until /readyz says the database answers. */
-  async function startReplica(port: number): Promise<RunningProcess> {
-    const replica = startProcess(`web:${port}`, process.execPath, [serverBin], {
-      env: serverEnv({ PORT: String(port), HOST: '127.0.0.1' }),
-    });
-    await waitFor(
-      `messenger-server on port ${port}`,
-      async () => {
-        if (replica.exit()) throw new Error(`replica exited early:\n${replica.output()}`);
-        return (await probeStatus(`http://127.0.0.1:${port}/readyz`, 500)) === 200;
-      },
-      { timeoutMs: 15_000 },
-    );
-    return replica;
-  }
 
   function url(path: string): string {
     if (!nginx) throw new Error('nginx is not running');
@@ -94,28 +52,12 @@ describe.skipIf(postgresUrl === undefined)('production topology on 127.0.0.1', (
   }
 
   beforeAll(async () => {
-    schema = await freshPostgresSchema();
-    const migrate = startProcess('migrate', process.execPath, [serverBin, 'migrate'], {
-      env: serverEnv(),
-    });
-    const migrated = await migrate.exited;
-    if (migrated.code !== 0) throw new Error(`migrate failed:\n${migrate.output()}`);
-
-    ports.push(await freePort(), await freePort());
-    replicas.push(...(await Promise.all(ports.map(startReplica))));
-    nginx = await startLocalNginx({
-      upstreams: ports.map((p) => `127.0.0.1:${p}`),
-      port: await freePort(),
-    });
-    db = new pg.Client({ connectionString: schema.url });
-    await db.connect();
+    topology = await startTopology(2);
+    ({ db, nginx, ports } = topology);
   }, 45_000);
 
   afterAll(async () => {
-    await nginx?.stop();
-    await stopAll();
-    await db?.end();
-    await schema?.drop();
+    await topology?.close();
   });
 
   it('sends and lists through nginx', async () => {
@@ -144,7 +86,7 @@ describe.skipIf(postgresUrl === undefined)('production topology on 127.0.0.1', (
     const total = 200;
     const workers = 4;
     const killAt = 60;
-    const killed = replicas[0] as RunningProcess;
+    const killed = (topology as Topology).replicas[0] as RunningProcess;
     let next = 0;
     let logAtKill = -1;
     const readFailures: string[] = [];
@@ -221,7 +163,7 @@ describe.skipIf(postgresUrl === undefined)('production topology on 127.0.0.1', (
 
   it('takes the restarted replica back into rotation', async () => {
     const port = ports[0] as number;
-    replicas[0] = await startReplica(port);
+    await (topology as Topology).startReplica(0);
     // nginx rests a failed replica for fail_timeout (5 s), then tries it again.
     let n = 0;
     await waitFor(
