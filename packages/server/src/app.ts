@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import swagger from '@fastify/swagger';
 import { ErrorCode, type Messenger } from '@messenger/core';
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
-import secureJson from 'secure-json-parse';
+import { registerBodyParsers } from './body-parsers.js';
 import { renderDocsPage } from './docs-page.js';
 import { HttpError, HttpErrorCode, toErrorReply } from './http-errors.js';
 import { healthRoutes } from './routes/health.js';
@@ -27,8 +27,6 @@ export interface AppOptions {
   /** Live stream ping interval in ms (default 30000). */
   readonly heartbeatMs?: number | undefined;
 }
-
-const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
@@ -103,83 +101,11 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     return reply.code(r.status).headers(r.headers).send(r.body);
   });
 
-  // Only JSON and form bodies; anything else is 415. The JSON parser says what is wrong.
-  app.removeContentTypeParser(['text/plain', 'application/json']);
-  app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (_request, body, done) => {
-    let text: string;
-    try {
-      text = strictUtf8.decode(body as Buffer);
-    } catch {
-      done(new HttpError(400, HttpErrorCode.badRequest, 'body is not valid UTF-8'), undefined);
-      return;
-    }
-    if (text.trim() === '') {
-      done(
-        new HttpError(400, HttpErrorCode.badRequest, 'body is empty: send a JSON object'),
-        undefined,
-      );
-      return;
-    }
-    try {
-      done(
-        null,
-        secureJson.parse(text, undefined, { protoAction: 'error', constructorAction: 'error' }),
-      );
-    } catch (err) {
-      done(
-        new HttpError(
-          400,
-          HttpErrorCode.badRequest,
-          `body is not valid JSON: ${(err as Error).message}`,
-        ),
-        undefined,
-      );
-    }
-  });
+  registerBodyParsers(app);
 
   app.addSchema(messageSchema);
   app.addSchema(errorSchema);
 
-  // Form bodies as strictly as JSON: invalid UTF-8, raw or %-escaped, is refused rather than
-  // stored as U+FFFD or as literal escapes. Repeated names become arrays (core refuses them).
-  app.addContentTypeParser(
-    'application/x-www-form-urlencoded',
-    { parseAs: 'buffer' },
-    (_request, body, done) => {
-      let text: string;
-      try {
-        text = strictUtf8.decode(body as Buffer);
-      } catch {
-        done(new HttpError(400, HttpErrorCode.badRequest, 'body is not valid UTF-8'), undefined);
-        return;
-      }
-      const fields: Record<string, string | string[]> = Object.create(null);
-      for (const part of text.split('&')) {
-        if (part === '') continue;
-        const eq = part.indexOf('=');
-        let name: string;
-        let value: string;
-        try {
-          name = decodeURIComponent((eq < 0 ? part : part.slice(0, eq)).replace(/\+/g, ' '));
-          value = eq < 0 ? '' : decodeURIComponent(part.slice(eq + 1).replace(/\+/g, ' '));
-        } catch {
-          done(
-            new HttpError(
-              400,
-              HttpErrorCode.badRequest,
-              'body is not valid form encoding: a %-escape is not UTF-8',
-            ),
-            undefined,
-          );
-          return;
-        }
-        const before = fields[name];
-        fields[name] =
-          before === undefined ? value : [...(Array.isArray(before) ? before : [before]), value];
-      }
-      done(null, fields);
-    },
-  );
   await app.register(swagger, {
     openapi: {
       openapi: '3.0.3',
