@@ -55,6 +55,8 @@ export async function markRead(
         sql<string>`to_char(read_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`.as(
           'read_at_text',
         ),
+        sql<string>`lower(sender)`.as('sender_key'),
+        sql<string>`lower(recipient)`.as('recipient_key'),
       ])
       .execute();
     await announce(trx, rows);
@@ -63,27 +65,46 @@ export async function markRead(
   });
 }
 
+/**
+ * A receipt as notified: the public receipt, and both names folded by PostgreSQL's lower()
+ * so that streams match them exactly as their own (also folded) names.
+ */
+export interface ReceiptNotification {
+  readonly receipt: ReadReceipt;
+  readonly senderKey: string;
+  readonly recipientKey: string;
+}
+
 async function announce(
   trx: Transaction<Database>,
-  rows: { id: string | number; sender: string; recipient: string; read_at_text: string }[],
+  rows: {
+    id: string | number;
+    sender: string;
+    recipient: string;
+    read_at_text: string;
+    sender_key: string;
+    recipient_key: string;
+  }[],
 ): Promise<void> {
-  const groups = new Map<string, ReadReceipt>();
+  const groups = new Map<string, ReceiptNotification & { receipt: { ids: number[] } }>();
   for (const r of rows) {
     const key = `${r.sender}\n${r.recipient}`;
     const g = groups.get(key) ?? {
-      sender: r.sender,
-      recipient: r.recipient,
-      ids: [],
-      read_at: r.read_at_text,
+      receipt: { sender: r.sender, recipient: r.recipient, ids: [], read_at: r.read_at_text },
+      senderKey: r.sender_key,
+      recipientKey: r.recipient_key,
     };
-    g.ids.push(Number(r.id));
+    g.receipt.ids.push(Number(r.id));
     groups.set(key, g);
   }
   for (const g of groups.values()) {
-    g.ids.sort((a, b) => a - b);
-    for (let i = 0; i < g.ids.length; i += IDS_PER_NOTIFICATION) {
-      const payload = JSON.stringify({ ...g, ids: g.ids.slice(i, i + IDS_PER_NOTIFICATION) });
-      await sql`select pg_notify(${READ_CHANNEL}, ${payload})`.execute(trx);
+    const ids = g.receipt.ids.sort((a, b) => a - b);
+    for (let i = 0; i < ids.length; i += IDS_PER_NOTIFICATION) {
+      const notification: ReceiptNotification = {
+        ...g,
+        receipt: { ...g.receipt, ids: ids.slice(i, i + IDS_PER_NOTIFICATION) },
+      };
+      await sql`select pg_notify(${READ_CHANNEL}, ${JSON.stringify(notification)})`.execute(trx);
     }
   }
 }

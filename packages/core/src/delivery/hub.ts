@@ -2,7 +2,11 @@ import type { Kysely } from 'kysely';
 import type { Connection, Listener } from '../database/connection.js';
 import type { Message } from '../message.js';
 import type { Database } from '../message.table.js';
-import { READ_CHANNEL, type ReadReceipt } from '../receipts.repository.js';
+import {
+  READ_CHANNEL,
+  type ReadReceipt,
+  type ReceiptNotification,
+} from '../receipts.repository.js';
 import {
   currentHorizon,
   type DeliveredRow,
@@ -214,17 +218,16 @@ export class DeliveryHub {
   }
 
   #receipt(payload: string): void {
-    let receipt: ReadReceipt;
+    let notification: ReceiptNotification;
     try {
-      receipt = JSON.parse(payload) as ReadReceipt;
+      notification = JSON.parse(payload) as ReceiptNotification;
     } catch {
       return;
     }
-    const sender = receipt.sender.toLowerCase();
-    const recipient = receipt.recipient.toLowerCase();
+    const { receipt, senderKey, recipientKey } = notification;
     for (const sub of this.#subscribers) {
       // The sender learns their messages were read; the reader's other devices see it too.
-      if (sub.recipientKey !== sender && sub.recipientKey !== recipient) continue;
+      if (sub.recipientKey !== senderKey && sub.recipientKey !== recipientKey) continue;
       try {
         sub.emit({ type: 'read', ...receipt });
       } catch (err) {
