@@ -73,6 +73,17 @@ describe.skipIf(pgBin === undefined && !process.env.CI)(
       await migrator.close();
     }, 60_000);
 
+    /** A messenger on `app` that keeps its background errors. */
+    async function openApp(): Promise<{ messenger: Messenger; background: unknown[] }> {
+      const background: unknown[] = [];
+      const messenger = await openMessenger({
+        databaseUrl: appUrl,
+        postgres: { connectionTimeoutMs: 2000 },
+        onBackgroundError: (err) => background.push(err),
+      });
+      return { messenger, background };
+    }
+
     afterAll(async () => {
       await admin?.end().catch(() => {});
       await cluster?.destroy();
@@ -80,12 +91,7 @@ describe.skipIf(pgBin === undefined && !process.env.CI)(
 
     it('a subscribe while the database is down fails fast; once it is back, a subscribe gets each new message once', async () => {
       const pgc = cluster as PrivatePostgres;
-      const background: unknown[] = [];
-      const m = await openMessenger({
-        databaseUrl: appUrl,
-        postgres: { connectionTimeoutMs: 2000 },
-        onBackgroundError: (err) => background.push(err),
-      });
+      const { messenger: m, background } = await openApp();
       try {
         await admin?.end();
         admin = undefined;
@@ -123,12 +129,7 @@ describe.skipIf(pgBin === undefined && !process.env.CI)(
 
     it('ping fails while the LISTEN connection is lost and passes once it is back; nothing is missed meanwhile', async () => {
       const adminClient = admin as pg.Client;
-      const background: unknown[] = [];
-      const m = await openMessenger({
-        databaseUrl: appUrl,
-        postgres: { connectionTimeoutMs: 2000 },
-        onBackgroundError: (err) => background.push(err),
-      });
+      const { messenger: m, background } = await openApp();
       try {
         const recipient = unique('relisten');
         const seen = collector();

@@ -10,7 +10,9 @@ export function codePointLength(s: string): number {
 
 const CONTROL = /\p{Cc}/u;
 
+/** What a text field may hold. */
 export interface TextRule {
+  /** Most code points after trimming. */
   readonly max: number;
   /** Names may hold no control character at all; text may hold newlines and tabs but never NUL. */
   readonly allowControl: boolean;
