@@ -110,16 +110,26 @@ describe.each(backends())('subscribe cancelled during catch-up on $name', (backe
   }, 120_000);
   afterAll(async () => c?.close());
 
-  it('catches up in full without a signal (the baseline the cancellations are measured against)', async () => {
-    const before = c.pages();
-    let events = 0;
-    const sub = await c.messenger.subscribe({ recipient, after: first }, () => {
-      events++;
-    });
-    sub.close();
-    expect(events).toBe(HISTORY - 1);
-    expect(c.pages() - before).toBe(PAGES);
-  });
+  it.each([
+    ['without a signal', undefined],
+    ['with a signal that never aborts', new AbortController().signal],
+  ])(
+    'catches up in full %s (the baseline the cancellations are measured against)',
+    async (_name, signal) => {
+      const before = c.pages();
+      let events = 0;
+      const sub = await c.messenger.subscribe(
+        { recipient, after: first },
+        () => {
+          events++;
+        },
+        { signal },
+      );
+      sub.close();
+      expect(events).toBe(HISTORY - 1);
+      expect(c.pages() - before).toBe(PAGES);
+    },
+  );
 
   it('an abort at the first event stops paging, removes the subscriber and rejects with an AbortError', async () => {
     const before = c.pages();

@@ -3,11 +3,12 @@ import type { Database } from '../message.table.js';
 import type { Connection } from './connection.js';
 
 /**
- * Runs `fn` so that aborting `signal` also stops the statement it is running. On PostgreSQL
- * `fn` gets a pooled connection of its own, and an abort cancels that connection's statement
- * with `pg_cancel_backend` (the failed statement then rejects). Without a signal, or on the
- * embedded database (one connection, statements run to the end), `fn` simply runs on the
- * shared handle; callers still check the signal between statements.
+ * Runs `fn` (meant to be one statement) so that aborting `signal` also stops it. On PostgreSQL
+ * `fn` gets a pooled connection for its duration, and an abort cancels that connection's
+ * statement with `pg_cancel_backend` (the statement then rejects); this costs one more short
+ * query (`pg_backend_pid()`). Without a signal, or on the embedded database (one connection,
+ * statements run to the end), `fn` simply runs on the shared handle; callers check the signal
+ * between statements.
  */
 export async function withCancellation<T>(
   conn: Connection,

@@ -192,17 +192,19 @@ export class DeliveryHub {
   }
 
   async #catchUp(sub: Subscriber, upTo: StreamPosition, signal: AbortSignal | undefined) {
-    await withCancellation(this.#conn, signal, async (db) => {
-      while (!sub.closed) {
-        const { rows } = await finalMessagesAfter(db, sub.position, BATCH, {
+    while (!sub.closed) {
+      // One cancellable statement per page: the pooled connection is given back between pages,
+      // so a storm of catch-ups does not hold the pool that sends need.
+      const { rows } = await withCancellation(this.#conn, signal, (db) =>
+        finalMessagesAfter(db, sub.position, BATCH, {
           recipient: sub.recipientKey,
           sender: sub.senderKey,
           upTo,
-        });
-        for (const row of rows) this.#send(sub, row);
-        if (rows.length < BATCH) break;
-      }
-    });
+        }),
+      );
+      for (const row of rows) this.#send(sub, row);
+      if (rows.length < BATCH) break;
+    }
     const buffered = sub.buffer ?? [];
     sub.buffer = undefined;
     for (const row of buffered) this.#send(sub, row);
