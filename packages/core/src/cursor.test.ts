@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { decodeCursor, encodeCursor } from './cursor.js';
 
 const raw = (text: string) => Buffer.from(text, 'utf8').toString('base64url');
-const invalid = { issue: { field: 'cursor', message: 'is not a valid cursor' } };
+const invalid = { ok: false, issues: [{ field: 'cursor', message: 'is not a valid cursor' }] };
 
 describe('encodeCursor / decodeCursor', () => {
   it.each([
@@ -12,7 +12,7 @@ describe('encodeCursor / decodeCursor', () => {
   ])('round-trips $sentDatetime / $id', (pos) => {
     const cursor = encodeCursor(pos);
     expect(cursor).toMatch(/^[A-Za-z0-9_-]+$/);
-    expect(decodeCursor(cursor)).toEqual({ value: pos });
+    expect(decodeCursor(cursor)).toEqual({ ok: true, value: pos });
   });
 
   it('is opaque: the same position always gives the same cursor', () => {

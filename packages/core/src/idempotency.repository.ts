@@ -62,7 +62,7 @@ export async function insertIdempotent(
       .values({
         key,
         request_hash: hash,
-        message_id: String(message.id),
+        message_id: message.id,
         response: JSON.stringify(message),
       })
       .execute();

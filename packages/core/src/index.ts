@@ -1,12 +1,8 @@
-export { type CursorPosition, decodeCursor, encodeCursor } from './cursor.js';
-export type { Connection, Listener } from './database/connection.js';
-export { describePostgresUrl, type PostgresPoolOptions } from './database/open-postgres.js';
-export { MESSAGE_CHANNEL, type StreamEvent, type Subscription } from './delivery/hub.js';
-export {
-  decodeStreamCursor,
-  encodeStreamCursor,
-  type StreamPosition,
-} from './delivery/stream-cursor.js';
+export type { CursorPosition } from './cursor.js';
+export type { EmbeddedOptions } from './database/open-pglite.js';
+export type { PostgresOptions } from './database/open-postgres.js';
+export type { StreamEvent, Subscription } from './delivery/hub.js';
+export type { StreamPosition } from './delivery/stream-cursor.js';
 export {
   ConflictError,
   DatabaseLockedError,
@@ -19,7 +15,7 @@ export {
   ValidationError,
   type ValidationIssue,
 } from './errors.js';
-export { requestHash, type SendOutcome } from './idempotency.repository.js';
+export type { SendOutcome } from './idempotency.repository.js';
 export type { Message, MessagePage } from './message.js';
 export {
   Messenger,
@@ -27,14 +23,18 @@ export {
   openMessenger,
   type SendMessageInput,
   type SendOptions,
+  type SubscribeOptions,
 } from './messenger.js';
 export type { MigrationReport } from './migrate.js';
-export { type MarkReadResult, READ_CHANNEL, type ReadReceipt } from './receipts.repository.js';
+export type { MarkReadResult, ReadReceipt } from './receipts.repository.js';
 export type { Result } from './result.js';
+export { describeValue, MAX_DESCRIBED_LENGTH } from './validation/describe-value.js';
 export {
   DEFAULT_LIST_LIMIT,
   MAX_CONTENT_LENGTH,
+  MAX_IDEMPOTENCY_KEY_LENGTH,
   MAX_LIST_LIMIT,
+  MAX_MARK_READ_IDS,
   MAX_NAME_LENGTH,
 } from './validation/limits.js';
 export {
@@ -44,7 +44,6 @@ export {
   validateListOptions,
 } from './validation/list-query.js';
 export {
-  MAX_MARK_READ_IDS,
   type MarkReadOptions,
   type MarkReadQuery,
   validateMarkRead,

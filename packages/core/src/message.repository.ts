@@ -24,7 +24,7 @@ export const messageColumns = [
 
 /** A row selected with {@link messageColumns}. */
 export interface MessageSelection {
-  id: string | number;
+  id: number | bigint;
   sender: string;
   recipient: string;
   message_content: string;

@@ -1,9 +1,13 @@
-import type { ColumnType, Generated, Insertable, Selectable } from 'kysely';
+import type { ColumnType, Generated } from 'kysely';
 
 /** The `messages` table as stored. */
 export interface MessageTable {
-  /** bigint identity; pg returns int8 as a string. */
-  id: Generated<string>;
+  /**
+   * `bigint generated always as identity`: never written. Read as a number on PostgreSQL
+   * (core parses int8 itself, exact up to 2^53); PGlite gives a number up to 2^53 and a
+   * bigint past it. Compare it in SQL against a decimal string cast to bigint.
+   */
+  id: ColumnType<number | bigint, never, never>;
   sender: string;
   recipient: string;
   message_content: string;
@@ -19,7 +23,8 @@ export interface MessageTable {
 export interface IdempotencyKeyTable {
   key: string;
   request_hash: string;
-  message_id: string;
+  /** The message's id (bigint): written as a number, never read back (the response is). */
+  message_id: ColumnType<number | bigint, number, never>;
   /** The message as first returned, replayed byte for byte. */
   response: ColumnType<unknown, string, never>;
   created_at: ColumnType<Date | string, never, never>;
@@ -30,6 +35,3 @@ export interface Database {
   messages: MessageTable;
   idempotency_keys: IdempotencyKeyTable;
 }
-
-export type MessageRow = Selectable<MessageTable>;
-export type NewMessageRow = Insertable<MessageTable>;

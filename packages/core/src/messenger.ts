@@ -1,7 +1,8 @@
+import { abortable } from './abortable.js';
 import type { Connection } from './database/connection.js';
 import { isDeadConnection, toMessengerError } from './database/database-errors.js';
-import { openPglite } from './database/open-pglite.js';
-import { openPostgres, type PostgresPoolOptions } from './database/open-postgres.js';
+import { type EmbeddedOptions, openPglite } from './database/open-pglite.js';
+import { openPostgres, type PostgresOptions } from './database/open-postgres.js';
 import { positionOf } from './delivery/delivery.repository.js';
 import { DeliveryHub, type StreamEvent, type Subscription } from './delivery/hub.js';
 import type { StreamPosition } from './delivery/stream-cursor.js';
@@ -20,7 +21,15 @@ import { type MarkReadOptions, validateMarkRead } from './validation/receipts-in
 import { checkIdempotencyKey, validateSendInput } from './validation/send-input.js';
 import { type StreamOptions, validateStreamOptions } from './validation/stream-options.js';
 
-/** Where the data lives and how to reach it. */
+/**
+ * Where the data lives and how to reach it. `databaseUrl` picks the backend; the settings of
+ * the other backend are ignored, so one options object can serve both (a server that does not
+ * know in advance which one its URL names).
+ *
+ * @example
+ * await openMessenger({ databaseUrl: 'postgres://db/messenger', postgres: { maxConnections: 20 } });
+ * await openMessenger({ databaseUrl: './data', embedded: { lockTimeoutMs: 2000, purpose: 'nightly import' } });
+ */
 export interface MessengerOptions {
   /**
    * `postgres://…` or `postgresql://…` uses a PostgreSQL server through `pg`.
@@ -33,17 +42,15 @@ export interface MessengerOptions {
    * `false` for PostgreSQL (run {@link Messenger.migrate} or `msg db migrate` once instead).
    */
   readonly migrate?: boolean | undefined;
-  /** PostgreSQL pool settings. */
-  readonly pool?: PostgresPoolOptions | undefined;
-  /** Embedded database: how long to wait for another process that holds the directory, in ms. */
-  readonly lockTimeoutMs?: number | undefined;
-  /** Embedded database: what this process is doing, shown to another process that finds it locked. */
-  readonly purpose?: string | undefined;
   /**
-   * Errors of background work (live delivery polling) that no caller awaits.
-   * Delivery retries by itself; this is for logging. Default: ignored.
+   * Errors of background work that no caller awaits (live delivery polling, a lost LISTEN
+   * connection). Delivery retries by itself; this is for logging. Default: ignored.
    */
   readonly onBackgroundError?: ((err: unknown) => void) | undefined;
+  /** PostgreSQL settings: pool size and timeouts. Used only with a `postgres://` URL. */
+  readonly postgres?: PostgresOptions | undefined;
+  /** Embedded database settings: directory lock. Used only without a `postgres://` URL. */
+  readonly embedded?: EmbeddedOptions | undefined;
 }
 
 /** Options of a send. */
@@ -55,11 +62,25 @@ export interface SendOptions {
   readonly idempotencyKey?: string | undefined;
 }
 
-/** A message to send. Text fields are trimmed; unknown keys are ignored. */
+/**
+ * A message to send. Text fields are trimmed; unknown keys are ignored. The type says what a
+ * well-behaved caller passes; {@link Messenger.send} still checks every value at run time, since
+ * JavaScript callers and HTTP bodies can hold anything.
+ */
 export interface SendMessageInput {
   sender: string;
   recipient: string;
   message_content: string;
+}
+
+/** Options of {@link Messenger.subscribe}. */
+export interface SubscribeOptions {
+  /**
+   * Ends the subscription when aborted, at any time. During catch-up (with `after`) it stops
+   * paging at once (on PostgreSQL the running query is cancelled) and `subscribe` rejects with
+   * the signal's reason (an `AbortError` unless another reason was given).
+   */
+  readonly signal?: AbortSignal | undefined;
 }
 
 /**
@@ -88,17 +109,15 @@ export class Messenger {
   }
 
   /**
-   * Validates and stores a message.
+   * Validates and stores a message. `input` is checked at run time whatever its static type
+   * (extra keys are ignored, wrong types are issues), so untrusted bodies may be passed as they are.
    * @throws {ValidationError} naming each bad field, e.g. `message_content: at most 160 characters, got 161`.
    * @throws {UnavailableError} when the database cannot be reached.
    * @example
    * const m = await messenger.send({ sender: 'bob', recipient: 'alice', message_content: 'hi' });
    * console.log(m.id, m.sent_datetime);
    */
-  async send(
-    input: SendMessageInput | Record<string, unknown>,
-    options: SendOptions = {},
-  ): Promise<Message> {
+  async send(input: SendMessageInput, options: SendOptions = {}): Promise<Message> {
     return (await this.submit(input, options)).message;
   }
 
@@ -112,26 +131,27 @@ export class Messenger {
    * @example
    * const { message, replayed } = await messenger.submit(input, { idempotencyKey: crypto.randomUUID() });
    */
-  async submit(
-    input: SendMessageInput | Record<string, unknown>,
-    options: SendOptions = {},
-  ): Promise<SendOutcome> {
+  async submit(input: SendMessageInput, options: SendOptions = {}): Promise<SendOutcome> {
     const r = validateSendInput(input);
     const key =
       options.idempotencyKey === undefined
         ? undefined
         : checkIdempotencyKey(options.idempotencyKey);
-    const issues = [...(r.ok ? [] : r.issues), ...(key?.issue ? [key.issue] : [])];
-    if (!r.ok || issues.length > 0) throw new ValidationError(issues);
+    if (!r.ok || key?.ok === false) {
+      throw new ValidationError([
+        ...(r.ok ? [] : r.issues),
+        ...(key?.ok === false ? key.issues : []),
+      ]);
+    }
     const value = r.value;
-    if (key?.value === undefined) {
-      return this.#run(async () => ({
+    if (key === undefined) {
+      return this.#once(async () => ({
         message: await insertMessage(this.#conn.db, value),
         replayed: false,
       }));
     }
-    const k = key.value;
-    return this.#run(() => insertIdempotent(this.#conn.db, value, k), true);
+    // Keyed: a repeat after a dead connection replays or stores once, never twice.
+    return this.#retrySafe(() => insertIdempotent(this.#conn.db, value, key.value));
   }
 
   /**
@@ -139,7 +159,7 @@ export class Messenger {
    * Servers call it now and then. Returns how many were deleted.
    */
   async pruneIdempotencyKeys(olderThanMs = 24 * 60 * 60 * 1000): Promise<number> {
-    return this.#run(() => pruneIdempotencyKeys(this.#conn.db, olderThanMs));
+    return this.#once(() => pruneIdempotencyKeys(this.#conn.db, olderThanMs));
   }
 
   /**
@@ -153,7 +173,7 @@ export class Messenger {
   async list(options: ListOptions = {}): Promise<MessagePage> {
     const r = validateListOptions(options);
     if (!r.ok) throw new ValidationError(r.issues);
-    return this.#run(() => listMessages(this.#conn.db, r.value), true);
+    return this.#retrySafe(() => listMessages(this.#conn.db, r.value));
   }
 
   /**
@@ -167,56 +187,70 @@ export class Messenger {
   async markRead(options: MarkReadOptions): Promise<MarkReadResult> {
     const r = validateMarkRead(options);
     if (!r.ok) throw new ValidationError(r.issues);
-    return this.#run(() => markRead(this.#conn.db, r.value), true);
+    return this.#retrySafe(() => markRead(this.#conn.db, r.value));
   }
 
   /**
    * Follows new messages to `recipient` (optionally only from `sender`), calling
    * `onEvent` for each as soon as it is committed, exactly once and in order. With
    * `after` (a message id or an event's `cursor`), every matching message after that
-   * point comes first. Also delivers `read` events for messages this recipient sent.
+   * point comes first; the promise resolves once they have been handed over. Also
+   * delivers `read` events for messages this recipient sent. With `options.signal`, the
+   * subscription can be cancelled from the start, catch-up included (see
+   * {@link SubscribeOptions}).
+   * @throws {ValidationError} for bad options or an `after` id that does not exist.
+   * @throws {UnavailableError} when the database cannot be reached or live delivery cannot listen.
    * @example
+   * const stop = new AbortController();
    * const sub = await messenger.subscribe({ recipient: 'alice', after: lastSeenId }, (e) => {
    *   if (e.type === 'message') console.log(e.message.sender, e.message.message_content);
-   * });
-   * // later: sub.close();
+   * }, { signal: stop.signal });
+   * // later: sub.close() or stop.abort()
    */
   async subscribe(
     options: StreamOptions,
     onEvent: (event: StreamEvent) => void,
+    { signal }: SubscribeOptions = {},
   ): Promise<Subscription> {
     const r = validateStreamOptions(options);
     if (!r.ok) throw new ValidationError(r.issues);
+    signal?.throwIfAborted();
     const query = r.value;
-    return this.#run(async () => {
-      let after: StreamPosition | undefined;
-      if (query.after?.kind === 'position') after = query.after.position;
-      else if (query.after?.kind === 'id') {
-        after = await positionOf(this.#conn.db, query.after.id);
-        if (after === undefined) {
-          throw new ValidationError([
-            { field: 'after', message: `no message with id ${query.after.id}` },
-          ]);
-        }
-      }
-      this.#hub ??= new DeliveryHub(this.#conn, this.#onBackgroundError);
-      return this.#hub.subscribe(
-        { recipient: query.recipient, sender: query.sender, after },
-        onEvent,
+    let after: StreamPosition | undefined;
+    if (query.after?.kind === 'position') after = query.after.position;
+    else if (query.after?.kind === 'id') {
+      const id = query.after.id;
+      after = await abortable(
+        this.#retrySafe(() => positionOf(this.#conn.db, id)),
+        signal,
       );
-    });
+      if (after === undefined) {
+        throw new ValidationError([{ field: 'after', message: `no message with id ${id}` }]);
+      }
+    }
+    this.#hub ??= new DeliveryHub(this.#conn, this.#onBackgroundError);
+    const hub = this.#hub;
+    const filter = { recipient: query.recipient, sender: query.sender, after };
+    // Not retried: catch-up may already have handed events over when a connection dies.
+    return this.#once(() => hub.subscribe(filter, onEvent, signal));
   }
 
   /** Applies every pending migration. */
   async migrate(): Promise<MigrationReport> {
-    return this.#run(() => migrateToLatest(this.#conn.db));
+    return this.#once(() => migrateToLatest(this.#conn.db));
   }
 
-  /** Checks that the database answers. @throws {UnavailableError} when it does not. */
+  /**
+   * Checks that the database answers and, once live delivery has been started in this
+   * process (a first subscribe), that it is listening. A server's readiness probe.
+   * @throws {UnavailableError} when the database does not answer, or live delivery cannot
+   * listen (it retries by itself; ping passes again once it listens).
+   */
   async ping(): Promise<void> {
-    await this.#run(async () => {
+    await this.#retrySafe(async () => {
       await this.#conn.db.selectFrom('messages').select('id').limit(1).execute();
-    }, true);
+    });
+    this.#hub?.assertListening();
   }
 
   /** Closes the pool or the embedded database (writing a checkpoint) and releases its lock. */
@@ -226,17 +260,28 @@ export class Messenger {
   }
 
   /**
-   * Runs a database operation, mapping driver errors. With `retrySafe` (reads, marking
-   * read, keyed sends: repeating them changes nothing), a connection that turned out to be
-   * dead (a restarted or terminated server leaves stale pooled connections) is retried on
-   * a fresh one, twice at most. Plain sends are not: the first may have committed.
+   * Runs a database operation that repeating changes nothing (reads, marking read, keyed
+   * sends), mapping driver errors. A connection that turned out to be dead (a restarted or
+   * terminated server leaves stale pooled connections) is retried on a fresh one, twice at most.
    */
-  async #run<T>(fn: () => Promise<T>, retrySafe = false): Promise<T> {
+  #retrySafe<T>(fn: () => Promise<T>): Promise<T> {
+    return this.#execute(fn, 2);
+  }
+
+  /**
+   * Runs a database operation exactly once, mapping driver errors: plain sends (the first
+   * attempt may have committed), migrations, catch-up that may have emitted events.
+   */
+  #once<T>(fn: () => Promise<T>): Promise<T> {
+    return this.#execute(fn, 0);
+  }
+
+  async #execute<T>(fn: () => Promise<T>, retries: number): Promise<T> {
     for (let attempt = 0; ; attempt++) {
       try {
         return await fn();
       } catch (err) {
-        if (retrySafe && attempt < 2 && isDeadConnection(err)) continue;
+        if (attempt < retries && isDeadConnection(err)) continue;
         throw toMessengerError(err, this.#conn.where);
       }
     }
@@ -257,11 +302,8 @@ export async function openMessenger(options: MessengerOptions = {}): Promise<Mes
   const url = options.databaseUrl;
   const isPostgres = url !== undefined && /^postgres(ql)?:\/\//i.test(url);
   const conn = isPostgres
-    ? await openPostgres(url, options.pool)
-    : await openPglite(embeddedDirectory(url), {
-        ...(options.lockTimeoutMs !== undefined && { lockTimeoutMs: options.lockTimeoutMs }),
-        ...(options.purpose !== undefined && { purpose: options.purpose }),
-      });
+    ? await openPostgres(url, options.postgres)
+    : await openPglite(embeddedDirectory(url), options.embedded);
   const messenger = new Messenger(conn, options.onBackgroundError);
   if (options.migrate ?? !isPostgres) {
     try {

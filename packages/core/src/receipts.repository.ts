@@ -78,7 +78,7 @@ export interface ReceiptNotification {
 async function announce(
   trx: Transaction<Database>,
   rows: {
-    id: string | number;
+    id: number | bigint;
     sender: string;
     recipient: string;
     read_at_text: string;

@@ -247,6 +247,12 @@ describe.skipIf(postgresUrl === undefined && process.env.REQUIRE_POSTGRES !== '1
       };
       const writers = Promise.all(clients.map((c, w) => writer(c, w)));
       await sleep(150);
+      // Disconnect only once something arrived: without a cursor there is nothing to resume
+      // from (on a loaded machine the first 150 ms may deliver nothing).
+      await resumed.until(
+        () => resumed.messages().length > 0,
+        'a first event before disconnecting',
+      );
       resumedSub.close();
       const lastEvent = resumed.events.at(-1);
       await sleep(100);

@@ -147,7 +147,9 @@ describe('embedded database in a directory', () => {
       writeFileSync(lock, content);
 
       const started = Date.now();
-      const err = await failure(openMessenger({ databaseUrl: lockedDir, lockTimeoutMs: 300 }));
+      const err = await failure(
+        openMessenger({ databaseUrl: lockedDir, embedded: { lockTimeoutMs: 300 } }),
+      );
       const waited = Date.now() - started;
       expect(waited).toBeGreaterThanOrEqual(280);
       expect(waited).toBeLessThan(3000);

@@ -1,6 +1,7 @@
 import { backends } from '@messenger/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { decodeCursor, encodeCursor, type Message, type Messenger } from '../src/index.js';
+import { decodeCursor, encodeCursor } from '../src/cursor.js';
+import { type Message, type Messenger, ValidationError } from '../src/index.js';
 import { newerFirst, openRawBackend, type RawBackend, sendMany, unique, walk } from './support.js';
 
 const ids = (messages: readonly Message[]) => messages.map((m) => m.id);
@@ -44,6 +45,7 @@ describe.each(backends())('pagination and stored times on $name', (backend) => {
     const last = page.messages[1];
     expect(page.nextCursor).not.toBeNull();
     expect(decodeCursor(page.nextCursor ?? '')).toEqual({
+      ok: true,
       value: { sentDatetime: last?.sent_datetime, id: String(last?.id) },
     });
   });
@@ -173,6 +175,73 @@ describe.each(backends())('pagination and stored times on $name', (backend) => {
       ).toEqual(Array(7).fill('tie'));
       expect(await kinds({ since: '2001-02-03', until: '2001-02-04' })).toHaveLength(11);
       expect(await kinds({ until: '2001-02-03' })).toEqual([]);
+    });
+
+    it('filter with the widest offsets PostgreSQL takes, ±15:59, in any spelling', async () => {
+      const kinds = async (o: { since?: string; until?: string }) =>
+        (await messenger.list({ recipient, limit: 1000, ...o })).messages.map(
+          (m) => m.message_content.split(' ')[0],
+        );
+      // T is 04:05:06.123456Z: 20:04:06.123456 at +15:59, the day before 12:06:06.123456 at -15:59.
+      const ties = Array(7).fill('tie');
+      expect(
+        await kinds({
+          since: '2001-02-03T20:04:06.123456+15:59',
+          until: '2001-02-02T12:06:06.123457-15:59',
+        }),
+      ).toEqual(ties);
+      expect(
+        await kinds({
+          since: ' 2001-02-02 12:06:06.123456-1559 ',
+          until: '2001-02-03t20:04:06.123457+1559',
+        }),
+      ).toEqual(ties);
+      expect(await kinds({ until: '2001-02-03T20:04:06.123456+15:59' })).toEqual([
+        'older',
+        'older',
+      ]);
+      expect(await kinds({ since: '2001-02-02T12:06:06.123457-15:59' })).toEqual([
+        'newer',
+        'newer',
+      ]);
+      // Minute precision and hour-only offsets.
+      expect(
+        await kinds({ since: '2001-02-03T20:04+15:59', until: '2001-02-03T20:05+15:59' }),
+      ).toHaveLength(11);
+      expect(
+        await kinds({
+          since: '2001-02-03T19:05:06.123456+15',
+          until: '2001-02-03T19:05:06.123457+15',
+        }),
+      ).toEqual(ties);
+      // One minute wider is refused before it reaches the database, in every spelling.
+      for (const v of [
+        '2001-02-03T20:05:06+16:00',
+        '2001-02-03 20:05-1600',
+        '2001-02-03T20:05:06+16',
+      ]) {
+        await expect(messenger.list({ recipient, since: v })).rejects.toThrow(
+          `since: the UTC offset must be between -15:59 and +15:59; got ${JSON.stringify(v)}`,
+        );
+        await expect(messenger.list({ recipient, until: v })).rejects.toThrow(ValidationError);
+      }
+    });
+
+    it('filter from year 1 to year 9999 with extreme offsets (PostgreSQL takes 1 BC and 10000 in UTC)', async () => {
+      const kinds = async (o: { since?: string | Date; until?: string | Date }) =>
+        (await messenger.list({ recipient, limit: 1000, ...o })).messages.length;
+      expect(await kinds({ since: '0001-01-01T00:00:00+15:59' })).toBe(11);
+      expect(await kinds({ until: '9999-12-31T23:59:59.999999-15:59' })).toBe(11);
+      expect(
+        await kinds({
+          since: new Date('0001-01-01T00:00:00Z'),
+          until: new Date('9999-12-31T23:59:59.999Z'),
+        }),
+      ).toBe(11);
+      expect(await kinds({ until: '0001-01-01T00:00:00+15:59' })).toBe(0);
+      await expect(messenger.list({ since: new Date('+010000-01-01T00:00:00Z') })).rejects.toThrow(
+        'since: must be between the years 1 and 9999',
+      );
     });
   });
 

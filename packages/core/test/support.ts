@@ -4,7 +4,8 @@ import { type Backend, freshPostgresSchema } from '@messenger/testing';
 import { Kysely } from 'kysely';
 import { PGliteDialect } from 'kysely-pglite-dialect';
 import pg from 'pg';
-import { type Connection, type Message, Messenger, openMessenger } from '../src/index.js';
+import type { Connection } from '../src/database/connection.js';
+import { type Message, Messenger, openMessenger } from '../src/index.js';
 
 /** A messenger open on one backend, and how to put it away. */
 export interface OpenBackend {

@@ -10,7 +10,7 @@ import {
 
 /** Nothing listens on port 1. The password must never show up in an error. */
 const downUrl = 'postgres://postgres:s3cret-pw@127.0.0.1:1/none';
-const pool = { connectionTimeoutMillis: 2000 };
+const postgres = { connectionTimeoutMs: 2000 };
 
 async function failure(p: Promise<unknown>): Promise<unknown> {
   return p.then(
@@ -37,7 +37,7 @@ function expectUnavailable(err: unknown, where: string): void {
 
 describe('a PostgreSQL server that is down', () => {
   it('opens lazily, then list, send and ping fail with UnavailableError naming the server', async () => {
-    const m: Messenger = await openMessenger({ databaseUrl: downUrl, pool });
+    const m: Messenger = await openMessenger({ databaseUrl: downUrl, postgres });
     try {
       expect(m.engine).toBe('postgres');
       expect(m.where).toBe('127.0.0.1:1/none');
@@ -59,7 +59,7 @@ describe('a PostgreSQL server that is down', () => {
   });
 
   it('still reports invalid input as a ValidationError, without trying the database', async () => {
-    const m = await openMessenger({ databaseUrl: downUrl, pool });
+    const m = await openMessenger({ databaseUrl: downUrl, postgres });
     try {
       expect(
         await failure(m.send({ sender: '', recipient: 'b', message_content: 'c' })),
@@ -71,7 +71,7 @@ describe('a PostgreSQL server that is down', () => {
   });
 
   it('fails to open with migrate: true', async () => {
-    const err = await failure(openMessenger({ databaseUrl: downUrl, pool, migrate: true }));
+    const err = await failure(openMessenger({ databaseUrl: downUrl, postgres, migrate: true }));
     expectUnavailable(err, '127.0.0.1:1');
   });
 });

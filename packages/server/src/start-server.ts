@@ -37,8 +37,8 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
   const messenger = await openMessenger({
     databaseUrl: options.databaseUrl,
     migrate: options.migrate,
-    pool: { max: options.poolMax ?? 10 },
-    purpose: options.purpose ?? `messenger-server pid ${process.pid}`,
+    postgres: { maxConnections: options.poolMax ?? 10 },
+    embedded: { purpose: options.purpose ?? `messenger-server pid ${process.pid}` },
   });
   let app: FastifyInstance;
   try {

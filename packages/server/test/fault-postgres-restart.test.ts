@@ -244,7 +244,10 @@ describe.skipIf(pgBin === undefined && !process.env.CI)('PostgreSQL restarted un
   // the driver's 'error' event, and the next send works.
   it('survives connections terminated while core holds them', async () => {
     const pgc = postgres as PrivatePostgres;
-    const messenger = await openMessenger({ databaseUrl: pgc.url, pool: { max: 4 } });
+    const messenger = await openMessenger({
+      databaseUrl: pgc.url,
+      postgres: { maxConnections: 4 },
+    });
     const admin = new pg.Client({ connectionString: pgc.url });
     await admin.connect();
     const outcomes: string[] = [];

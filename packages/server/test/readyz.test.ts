@@ -14,7 +14,7 @@ describe('a database that cannot be reached', () => {
   beforeAll(async () => {
     const messenger = await openMessenger({
       databaseUrl: DOWN_URL,
-      pool: { connectionTimeoutMillis: 1000 },
+      postgres: { connectionTimeoutMs: 1000 },
     });
     const stream = new Writable({
       write(chunk, _encoding, done) {

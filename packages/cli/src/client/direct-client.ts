@@ -120,8 +120,7 @@ export class DirectClient implements MessengerClient {
       openMessenger({
         databaseUrl: this.#options.databaseUrl,
         migrate: migrate ?? this.#options.migrate,
-        lockTimeoutMs: this.#options.lockTimeoutMs,
-        purpose: this.#options.purpose,
+        embedded: { lockTimeoutMs: this.#options.lockTimeoutMs, purpose: this.#options.purpose },
       }),
     );
     return this.#messenger;

@@ -9,14 +9,15 @@ export interface Connection {
   /** Where it is, for messages: `host:port/db`, a directory, or `memory`. Never holds a password. */
   readonly where: string;
   /**
-   * Listens on notification channels over a connection of its own (PostgreSQL) or
-   * the embedded database. `onResume` runs after a lost listening connection is
-   * back: notifications sent meanwhile are gone, so the caller must catch up by query.
+   * Listens on notification channels over a connection of its own (PostgreSQL) or the
+   * embedded database. When the listening connection is lost, `onLost` runs once and the
+   * listener is finished: notifications sent meanwhile are gone, so the caller listens
+   * again and catches up by query. The embedded database never loses it.
    */
   listen(
     channels: readonly string[],
     onNotification: (channel: string, payload: string) => void,
-    onResume: () => void,
+    onLost: (err: unknown) => void,
   ): Promise<Listener>;
   close(): Promise<void>;
 }

@@ -7,12 +7,15 @@ import type { Database } from '../message.table.js';
 import type { Connection } from './connection.js';
 import { acquireFileLock, type FileLock } from './file-lock.js';
 
-/** Options of the embedded database. */
-export interface PgliteOptions {
+/**
+ * Settings of the embedded database (`databaseUrl` is a directory, a `file://` URL,
+ * `memory://` or omitted).
+ */
+export interface EmbeddedOptions {
   /** How long to wait for another process holding the same directory, in ms (default 10000). */
-  readonly lockTimeoutMs?: number;
-  /** What this process is doing, shown to a process that finds the directory locked. */
-  readonly purpose?: string;
+  readonly lockTimeoutMs?: number | undefined;
+  /** What this process is doing, shown to a process that finds the directory locked (default `pid <pid>`). */
+  readonly purpose?: string | undefined;
 }
 
 /**
@@ -22,7 +25,7 @@ export interface PgliteOptions {
  */
 export async function openPglite(
   dataDir: string | undefined,
-  options: PgliteOptions = {},
+  options: EmbeddedOptions = {},
 ): Promise<Connection> {
   let lock: FileLock | undefined;
   let pgdata: string | undefined;

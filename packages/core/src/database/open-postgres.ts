@@ -3,30 +3,33 @@ import { Kysely, PostgresDialect, type PostgresPool, type PostgresPoolClient } f
 import type { Database } from '../message.table.js';
 import type { Connection, Listener } from './connection.js';
 
-/** Pool settings for PostgreSQL. */
-export interface PostgresPoolOptions {
-  /** Largest number of pooled connections (default 10). */
-  readonly max?: number;
+/**
+ * Settings of a PostgreSQL server connection (`databaseUrl` is `postgres://…`). Every field
+ * is optional; the defaults suit a server process.
+ */
+export interface PostgresOptions {
+  /** Largest number of pooled connections (default 10). Live delivery adds one LISTEN connection. */
+  readonly maxConnections?: number | undefined;
   /** How long to wait for a connection before failing, in ms (default 5000; pg's own default waits forever). */
-  readonly connectionTimeoutMillis?: number;
+  readonly connectionTimeoutMs?: number | undefined;
   /** Server-side statement timeout, in ms (default 30000). */
-  readonly statementTimeoutMillis?: number;
-  /** How long an idle connection is kept, in ms (default 30000). */
-  readonly idleTimeoutMillis?: number;
+  readonly statementTimeoutMs?: number | undefined;
+  /** How long an idle pooled connection is kept, in ms (default 30000). */
+  readonly idleTimeoutMs?: number | undefined;
 }
 
 /** Opens a pool to a PostgreSQL server. No connection is made until the first query. */
 export async function openPostgres(
   url: string,
-  options: PostgresPoolOptions = {},
+  options: PostgresOptions = {},
 ): Promise<Connection> {
   const { default: pg } = await import('pg');
   const pool = new pg.Pool({
     connectionString: url,
-    max: options.max ?? 10,
-    connectionTimeoutMillis: options.connectionTimeoutMillis ?? 5000,
-    idleTimeoutMillis: options.idleTimeoutMillis ?? 30_000,
-    statement_timeout: options.statementTimeoutMillis ?? 30_000,
+    max: options.maxConnections ?? 10,
+    connectionTimeoutMillis: options.connectionTimeoutMs ?? 5000,
+    idleTimeoutMillis: options.idleTimeoutMs ?? 30_000,
+    statement_timeout: options.statementTimeoutMs ?? 30_000,
     application_name: 'messenger',
     // int8 (message ids) as numbers: rows then already have the public shape and need no
     // mapping on the hot read path. Ids stay exact up to 2^53.
@@ -49,8 +52,8 @@ export async function openPostgres(
     db,
     engine: 'postgres',
     where: describePostgresUrl(url),
-    listen: (channels, onNotification, onResume) =>
-      listenPostgres(pg.Client, url, channels, onNotification, onResume, options),
+    listen: (channels, onNotification, onLost) =>
+      listenPostgres(pg.Client, url, channels, onNotification, onLost, options),
     close: () => db.destroy(),
   };
 }
@@ -120,72 +123,48 @@ function callbackQueryPool(pool: PgPool): PostgresPool {
 }
 
 /**
- * LISTEN on a dedicated connection (never a pooled one), reconnecting with
- * backoff when it is lost and calling `onResume` once it is back.
+ * LISTEN on a dedicated connection (never a pooled one). When that connection is lost,
+ * `onLost` runs once and this listener is finished: the caller reconnects (see DeliveryHub).
  */
 async function listenPostgres(
   Client: ClientClass,
   url: string,
   channels: readonly string[],
   onNotification: (channel: string, payload: string) => void,
-  onResume: () => void,
-  options: PostgresPoolOptions,
+  onLost: (err: unknown) => void,
+  options: PostgresOptions,
 ): Promise<Listener> {
-  let closed = false;
-  let client: InstanceType<ClientClass> | undefined;
-  let retry: NodeJS.Timeout | undefined;
-  let delay = 100;
-
-  const connect = async (): Promise<void> => {
-    const c = new Client({
-      connectionString: url,
-      connectionTimeoutMillis: options.connectionTimeoutMillis ?? 5000,
-      application_name: 'messenger-listen',
-      keepAlive: true,
-    });
-    c.on('notification', (n) => onNotification(n.channel, n.payload ?? ''));
-    c.on('error', () => lost(c));
-    c.on('end', () => lost(c));
-    await c.connect();
-    for (const ch of channels) await c.query(`listen ${quoteIdent(ch)}`);
-    if (closed) {
-      await c.end().catch(() => {});
-      return;
-    }
-    client = c;
-    delay = 100;
+  // Connection errors while connecting reject `connect()`; only a listening connection is "lost".
+  let state: 'connecting' | 'listening' | 'closed' = 'connecting';
+  const client = new Client({
+    connectionString: url,
+    connectionTimeoutMillis: options.connectionTimeoutMs ?? 5000,
+    application_name: 'messenger-listen',
+    keepAlive: true,
+  });
+  const lost = (err: unknown) => {
+    if (state !== 'listening') return;
+    state = 'closed';
+    client.end().catch(() => {});
+    onLost(err);
   };
-
-  const lost = (c: InstanceType<ClientClass>) => {
-    if (client !== c || closed) return;
-    client = undefined;
-    c.end().catch(() => {});
-    schedule();
-  };
-
-  const schedule = () => {
-    if (closed || retry !== undefined) return;
-    retry = setTimeout(async () => {
-      retry = undefined;
-      try {
-        await connect();
-        onResume();
-      } catch {
-        delay = Math.min(delay * 2, 5000);
-        schedule();
-      }
-    }, delay);
-    retry.unref();
-  };
-
-  await connect();
+  client.on('notification', (n) => onNotification(n.channel, n.payload ?? ''));
+  client.on('error', lost);
+  client.on('end', () => lost(new Error('Connection terminated: the LISTEN connection ended')));
+  try {
+    await client.connect();
+    for (const ch of channels) await client.query(`listen ${quoteIdent(ch)}`);
+  } catch (err) {
+    state = 'closed';
+    await client.end().catch(() => {});
+    throw err;
+  }
+  state = 'listening';
   return {
     close: async () => {
-      closed = true;
-      if (retry !== undefined) clearTimeout(retry);
-      const c = client;
-      client = undefined;
-      await c?.end().catch(() => {});
+      if (state === 'closed') return;
+      state = 'closed';
+      await client.end().catch(() => {});
     },
   };
 }

@@ -84,7 +84,7 @@ export async function positionOf(
   const row = await db
     .selectFrom('messages')
     .select(sql<string>`txid::text`.as('txid'))
-    .where('id', '=', id)
+    .where(sql<boolean>`id = ${id}::bigint`)
     .executeTakeFirst();
   return row === undefined ? undefined : { txid: row.txid, id };
 }

@@ -1,5 +1,8 @@
 import type { Kysely } from 'kysely';
+import { abortable } from '../abortable.js';
+import { withCancellation } from '../database/cancellable.js';
 import type { Connection, Listener } from '../database/connection.js';
+import { UnavailableError } from '../errors.js';
 import type { Message } from '../message.js';
 import type { Database } from '../message.table.js';
 import {
@@ -28,10 +31,22 @@ export type StreamEvent =
     }
   | ({ readonly type: 'read' } & ReadReceipt);
 
-/** A live subscription; {@link Subscription.close} stops it. */
+/** A live subscription; {@link Subscription.close} stops it (closing twice does nothing). */
 export interface Subscription {
   close(): void;
 }
+
+/**
+ * Where a {@link DeliveryHub} is in its life:
+ * - `stopped`: nobody has subscribed yet; nothing is listening.
+ * - `starting`: the first LISTEN is being set up.
+ * - `running`: listening; messages are delivered as they commit.
+ * - `failed`: the LISTEN could not be set up, or its connection was lost. Retries run in the
+ *   background with backoff, and a subscribe tries at once; subscribers already there stay and
+ *   miss nothing (the hub catches up by query once it listens again).
+ * - `closed`: {@link DeliveryHub.close} was called.
+ */
+export type HubState = 'stopped' | 'starting' | 'running' | 'failed' | 'closed';
 
 interface Subscriber {
   readonly recipientKey: string;
@@ -50,27 +65,40 @@ const RECHECK_MIN_MS = 10;
 const RECHECK_MAX_MS = 1000;
 /** Even without notifications, look now and then (a lost notification costs at most this long). */
 const SAFETY_POLL_MS = 10_000;
+/** Retries of a failed LISTEN: after this long, doubling up to the cap, each ±20 % so replicas spread out. */
+const RETRY_MIN_MS = 100;
+const RETRY_MAX_MS = 5000;
 
 /**
  * Fans committed messages out to subscribers, exactly once each and in delivery
  * order `(txid, id)`, on every server process alike: one LISTEN per process wakes
  * it, and it reads from the table itself, so a message sent through any replica
  * reaches watchers on all of them. Notifications carry only the id.
+ *
+ * Its life is a small state machine ({@link HubState}): the first subscribe starts it; a
+ * failed start or a lost LISTEN connection makes it `failed` and it retries with backoff
+ * until it listens again, then reads what was committed meanwhile. Nothing is left behind
+ * by a failure: a later subscribe (or the next retry) starts afresh.
  */
 export class DeliveryHub {
   readonly #db: Kysely<Database>;
   readonly #conn: Connection;
   readonly #subscribers = new Set<Subscriber>();
+  readonly #onError: (err: unknown) => void;
+  #state: HubState = 'stopped';
+  /** Why the hub is `failed`. */
+  #failure: unknown;
+  /** The start attempt in flight, shared by every subscribe that waits for it. */
+  #attempt: Promise<void> | undefined;
+  #retry: NodeJS.Timeout | undefined;
+  #retryDelay = RETRY_MIN_MS;
   #position: StreamPosition | undefined;
   #listener: Listener | undefined;
-  #starting: Promise<void> | undefined;
   #polling = false;
   #again = false;
   #recheck: NodeJS.Timeout | undefined;
   #recheckDelay = RECHECK_MIN_MS;
   #safety: NodeJS.Timeout | undefined;
-  #closed = false;
-  readonly #onError: (err: unknown) => void;
 
   constructor(conn: Connection, onError: (err: unknown) => void) {
     this.#conn = conn;
@@ -78,19 +106,45 @@ export class DeliveryHub {
     this.#onError = onError;
   }
 
+  /** Where the hub is in its life. */
+  get state(): HubState {
+    return this.#state;
+  }
+
+  /**
+   * Throws when live delivery was started and cannot listen now (the database is down, or the
+   * LISTEN connection was lost and is not back yet). A hub that was never started is fine.
+   * @throws {UnavailableError}
+   */
+  assertListening(): void {
+    if (this.#state !== 'failed') return;
+    throw new UnavailableError(
+      `database at ${this.#conn.where}: live delivery cannot listen for new messages; retrying`,
+      { cause: this.#failure },
+    );
+  }
+
   /**
    * Follows messages to `recipient` (and from `sender`, if given). With `after`,
-   * first sends every matching message after that point, then live ones.
+   * first sends every matching message after that point, then live ones. The subscriber
+   * exists from the start: aborting `signal` at any time closes it, and during catch-up
+   * stops paging (cancelling the running query on PostgreSQL) and rejects with
+   * `signal.reason`.
    */
   async subscribe(
     filter: { recipient: string; sender?: string | undefined; after?: StreamPosition | undefined },
     emit: (event: StreamEvent) => void,
+    signal?: AbortSignal,
   ): Promise<Subscription> {
-    await this.#start();
-    const [recipientKey, senderKey] = await Promise.all([
-      foldName(this.#db, filter.recipient),
-      filter.sender === undefined ? undefined : foldName(this.#db, filter.sender),
-    ]);
+    await abortable(this.#ready(), signal);
+    const [recipientKey, senderKey] = await abortable(
+      Promise.all([
+        foldName(this.#db, filter.recipient),
+        filter.sender === undefined ? undefined : foldName(this.#db, filter.sender),
+      ]),
+      signal,
+    );
+    if (this.#state === 'closed') throw closedError();
     const start = filter.after;
     const hubPosition = this.#position as StreamPosition;
     const sub: Subscriber = {
@@ -101,70 +155,158 @@ export class DeliveryHub {
       buffer: start === undefined ? undefined : [],
       closed: false,
     };
-    this.#subscribers.add(sub);
-    this.#armSafetyPoll();
-    const subscription = {
+    const onAbort = () => subscription.close();
+    const subscription: Subscription = {
       close: () => {
         sub.closed = true;
         this.#subscribers.delete(sub);
+        signal?.removeEventListener('abort', onAbort);
       },
     };
+    this.#subscribers.add(sub);
+    this.#armSafetyPoll();
+    signal?.addEventListener('abort', onAbort, { once: true });
+    if (signal?.aborted) subscription.close();
     if (start !== undefined) {
       try {
-        await this.#catchUp(sub, hubPosition);
+        await this.#catchUp(sub, hubPosition, signal);
       } catch (err) {
         subscription.close();
-        throw err;
+        throw signal?.aborted ? signal.reason : err;
       }
     }
+    if (sub.closed && signal?.aborted) throw signal.reason;
     return subscription;
   }
 
   /** Stops listening and drops every subscriber. */
   async close(): Promise<void> {
-    this.#closed = true;
+    this.#state = 'closed';
     this.#subscribers.clear();
     if (this.#recheck !== undefined) clearTimeout(this.#recheck);
     if (this.#safety !== undefined) clearInterval(this.#safety);
-    await this.#starting?.catch(() => {});
+    if (this.#retry !== undefined) clearTimeout(this.#retry);
+    await this.#attempt?.catch(() => {});
     await this.#listener?.close();
+    this.#listener = undefined;
   }
 
-  async #catchUp(sub: Subscriber, upTo: StreamPosition): Promise<void> {
-    for (;;) {
-      const { rows } = await finalMessagesAfter(this.#db, sub.position, BATCH, {
-        recipient: sub.recipientKey,
-        sender: sub.senderKey,
-        upTo,
-      });
+  async #catchUp(sub: Subscriber, upTo: StreamPosition, signal: AbortSignal | undefined) {
+    while (!sub.closed) {
+      // One cancellable statement per page: the pooled connection is given back between pages,
+      // so a storm of catch-ups does not hold the pool that sends need.
+      const { rows } = await withCancellation(this.#conn, signal, (db) =>
+        finalMessagesAfter(db, sub.position, BATCH, {
+          recipient: sub.recipientKey,
+          sender: sub.senderKey,
+          upTo,
+        }),
+      );
       for (const row of rows) this.#send(sub, row);
-      if (rows.length < BATCH || sub.closed) break;
+      if (rows.length < BATCH) break;
     }
     const buffered = sub.buffer ?? [];
     sub.buffer = undefined;
     for (const row of buffered) this.#send(sub, row);
   }
 
-  #start(): Promise<void> {
-    this.#starting ??= (async () => {
-      // Listen first, then take the horizon: a message committed in between is past
-      // the horizon and its notification is not missed.
-      this.#listener = await this.#conn.listen(
+  /** Resolves once the hub listens; starts (or retries) it now if it does not. */
+  #ready(): Promise<void> {
+    switch (this.#state) {
+      case 'running':
+        return Promise.resolve();
+      case 'closed':
+        return Promise.reject(closedError());
+      default:
+        return this.#startAttempt();
+    }
+  }
+
+  /** One attempt to listen, shared by everyone who asks while it runs. */
+  #startAttempt(): Promise<void> {
+    if (this.#attempt === undefined) {
+      const attempt = this.#listen().finally(() => {
+        if (this.#attempt === attempt) this.#attempt = undefined;
+      });
+      this.#attempt = attempt;
+    }
+    return this.#attempt;
+  }
+
+  async #listen(): Promise<void> {
+    if (this.#retry !== undefined) clearTimeout(this.#retry);
+    this.#retry = undefined;
+    if (this.#state === 'stopped') this.#state = 'starting';
+    let listener: Listener | undefined;
+    let installed = false;
+    let lostEarly = false;
+    try {
+      // Listen first, then read: a message committed in between is past the horizon (or
+      // past the position) and its notification is not missed.
+      listener = await this.#conn.listen(
         [MESSAGE_CHANNEL, READ_CHANNEL],
         (channel, payload) => {
           if (channel === READ_CHANNEL) this.#receipt(payload);
           else this.poll();
         },
-        () => this.poll(),
+        (err) => {
+          if (installed) this.#lost(listener, err);
+          else lostEarly = true;
+        },
       );
-      this.#position = await currentHorizon(this.#db);
-    })();
-    return this.#starting;
+      const resuming = this.#position !== undefined;
+      if (!resuming) this.#position = await currentHorizon(this.#db);
+      if (lostEarly) throw new Error('Connection terminated: the LISTEN connection ended');
+      if ((this.#state as HubState) === 'closed') {
+        await listener.close();
+        return;
+      }
+      installed = true;
+      this.#listener = listener;
+      this.#state = 'running';
+      this.#failure = undefined;
+      this.#retryDelay = RETRY_MIN_MS;
+      // Notifications sent while the hub was not listening are gone: read what they announced.
+      if (resuming) this.poll();
+    } catch (err) {
+      await listener?.close();
+      this.#fail(err);
+      throw err;
+    }
+  }
+
+  /** The LISTEN connection of a running hub died: say so, and listen again. */
+  #lost(listener: Listener | undefined, err: unknown): void {
+    if (this.#listener !== listener || this.#state !== 'running') return;
+    this.#listener = undefined;
+    this.#fail(err);
+  }
+
+  #fail(err: unknown): void {
+    if ((this.#state as HubState) === 'closed') return;
+    if (this.#state !== 'failed') {
+      this.#onError(
+        new UnavailableError(
+          `database at ${this.#conn.where}: live delivery cannot listen for new messages; retrying`,
+          { cause: err },
+        ),
+      );
+    }
+    this.#state = 'failed';
+    this.#failure = err;
+    if (this.#retry !== undefined) return;
+    const delay = this.#retryDelay * (0.8 + Math.random() * 0.4);
+    this.#retryDelay = Math.min(this.#retryDelay * 2, RETRY_MAX_MS);
+    this.#retry = setTimeout(() => {
+      this.#retry = undefined;
+      this.#startAttempt().catch(() => {});
+    }, delay);
+    this.#retry.unref();
   }
 
   /** Reads every newly final message and hands it to its subscribers. Coalesces concurrent calls. */
   poll(): void {
-    if (this.#closed || this.#position === undefined) return;
+    if (this.#state === 'closed' || this.#position === undefined) return;
     if (this.#polling) {
       this.#again = true;
       return;
@@ -237,7 +379,7 @@ export class DeliveryHub {
   }
 
   #scheduleRecheck(): void {
-    if (this.#recheck !== undefined || this.#closed) return;
+    if (this.#recheck !== undefined || this.#state === 'closed') return;
     const delay = this.#recheckDelay;
     this.#recheckDelay = Math.min(delay * 2, RECHECK_MAX_MS);
     this.#recheck = setTimeout(() => {
@@ -254,4 +396,8 @@ export class DeliveryHub {
     }, SAFETY_POLL_MS);
     this.#safety.unref();
   }
+}
+
+function closedError(): UnavailableError {
+  return new UnavailableError('this messenger is closed');
 }

@@ -1,3 +1,6 @@
+import { fail, ok, type Result } from '../result.js';
+import { isMessageId, isTxid } from '../validation/ids.js';
+
 /**
  * A point in delivery order: `(txid, id)`, the inserting transaction's 64-bit
  * id and the message id, both decimal strings.
@@ -7,21 +10,22 @@ export interface StreamPosition {
   readonly id: string;
 }
 
-const DIGITS = /^\d{1,20}$/;
-
 /** Opaque, URL-safe form of a position, sent with each stream event. */
 export function encodeStreamCursor(p: StreamPosition): string {
   return Buffer.from(`s1:${p.txid}:${p.id}`, 'utf8').toString('base64url');
 }
 
-/** The position of a cursor from {@link encodeStreamCursor}, or undefined. */
-export function decodeStreamCursor(cursor: string): StreamPosition | undefined {
-  if (!/^[A-Za-z0-9_-]{1,80}$/.test(cursor)) return undefined;
+/**
+ * The position of a cursor from {@link encodeStreamCursor}. A cursor is only ever given as a
+ * stream's `after`, so the issue names that field.
+ */
+export function decodeStreamCursor(cursor: string): Result<StreamPosition> {
+  const invalid = fail('after', 'must be a message id or an event cursor');
+  if (!/^[A-Za-z0-9_-]{1,80}$/.test(cursor)) return invalid;
   const [tag, txid, id, extra] = Buffer.from(cursor, 'base64url').toString('utf8').split(':');
-  if (tag !== 's1' || extra !== undefined || !txid || !id) return undefined;
-  if (!DIGITS.test(txid) || !DIGITS.test(id)) return undefined;
-  if (BigInt(txid) > 18446744073709551615n || BigInt(id) > 9223372036854775807n) return undefined;
-  return { txid, id };
+  if (tag !== 's1' || extra !== undefined || txid === undefined || id === undefined) return invalid;
+  if (!isTxid(txid) || !isMessageId(id)) return invalid;
+  return ok({ txid, id });
 }
 
 /** Orders two positions: negative when `a` comes first. */

@@ -131,28 +131,24 @@ describe('validateListOptions', () => {
       expect(queryOf({ limit: v }).limit).toBe(n);
     });
 
+    it.each([0, 1001, -1, 1.5, '0', '1001', 'abc', '1.5', '-1', '1e3', '0x10', '12345678', true])(
+      '%j is rejected',
+      (v) => {
+        expect(issuesOf({ limit: v })).toEqual([
+          {
+            field: 'limit',
+            message: `must be a whole number from 1 to 1000; got ${JSON.stringify(v)}`,
+          },
+        ]);
+      },
+    );
+
     it.each([
-      0,
-      1001,
-      -1,
-      1.5,
-      Number.NaN,
-      Number.POSITIVE_INFINITY,
-      '0',
-      '1001',
-      'abc',
-      '1.5',
-      '-1',
-      '1e3',
-      '0x10',
-      '12345678',
-      true,
-    ])('%j is rejected', (v) => {
+      [Number.NaN, 'NaN'],
+      [Number.POSITIVE_INFINITY, 'Infinity'],
+    ])('%s is rejected, named as it is (JSON would say null)', (v, shown) => {
       expect(issuesOf({ limit: v })).toEqual([
-        {
-          field: 'limit',
-          message: `must be a whole number from 1 to 1000; got ${JSON.stringify(v)}`,
-        },
+        { field: 'limit', message: `must be a whole number from 1 to 1000; got ${shown}` },
       ]);
     });
   });
@@ -170,9 +166,29 @@ describe('validateListOptions', () => {
       ['lower-case t and z', '2026-01-31t12:00:00z', '2026-01-31T12:00:00Z'],
       ['surrounding spaces', ' 2026-01-31 ', '2026-01-31T00:00:00Z'],
       ['February 29 of a leap year', '2028-02-29', '2028-02-29T00:00:00Z'],
+      ['an hour-only offset', '2026-01-31T12:00:00+02', '2026-01-31T12:00:00+02'],
+      [
+        'the widest offset PostgreSQL takes',
+        '2026-01-31T12:00:00+15:59',
+        '2026-01-31T12:00:00+15:59',
+      ],
+      ['the widest negative offset', '2026-01-31 12:00-1559', '2026-01-31T12:00-1559'],
     ])('accepts %s', (_name, input, normalised) => {
       expect(queryOf({ since: input }).since).toBe(normalised);
       expect(queryOf({ until: input }).until).toBe(normalised);
+    });
+
+    it.each([
+      '2026-01-31T12:00:00+16:00',
+      '2026-01-31T12:00:00+1600',
+      '2026-01-31T12:00:00-16',
+      '2026-01-31 12:00-16:00',
+      '2026-01-31t12:00:00.5z'.replace('z', '+23:59'),
+      ' 2026-01-31T12:00:00.123456-2359 ',
+    ])('refuses the offset of %j (PostgreSQL stops at ±15:59)', (v) => {
+      const rule = `the UTC offset must be between -15:59 and +15:59; got ${JSON.stringify(v)}`;
+      expect(issuesOf({ since: v })).toEqual([{ field: 'since', message: rule }]);
+      expect(issuesOf({ until: v })).toEqual([{ field: 'until', message: rule }]);
     });
 
     it('accepts a Date', () => {

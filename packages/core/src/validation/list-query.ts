@@ -1,9 +1,10 @@
 import { type CursorPosition, decodeCursor } from '../cursor.js';
-import type { ValidationIssue } from '../errors.js';
-import type { Result } from '../result.js';
-import { DEFAULT_LIST_LIMIT, MAX_LIST_LIMIT, MAX_NAME_LENGTH } from './limits.js';
+import { ok, type Result } from '../result.js';
+import { describeValue } from './describe-value.js';
+import { compareInstants, type Instant, parseInstant } from './instants.js';
+import { DEFAULT_LIST_LIMIT, MAX_LIST_LIMIT } from './limits.js';
 import { collectParameters } from './parameters.js';
-import { checkText, describeType } from './text.js';
+import { checkText, describeType, NAME_RULE } from './text.js';
 
 /**
  * What to list. Every field is optional; strings are accepted where a query
@@ -62,14 +63,15 @@ export const LIST_PARAMETERS = [
 
 const TRUE = new Set(['true', '1', 't']);
 const FALSE = new Set(['false', '0', 'f']);
-const ISO =
-  /^\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?(?:Z|[+-]\d{2}(?::?\d{2})?)?)?$/i;
-const HAS_OFFSET = /(?:Z|[+-]\d{2}(?::?\d{2})?)$/i;
 
 /**
  * Validates listing options (from a program or a query string). Unknown keys,
  * repeated parameters and unparseable values are issues naming the field.
  * Empty strings mean "not given", as in an HTML form.
+ *
+ * @example
+ * validateListOptions({ recipient: 'alice', is_read: 'false', limit: '20' });
+ * // { ok: true, value: { recipient: 'alice', isRead: false, limit: 20 } }
  */
 export function validateListOptions(input: unknown): Result<ListQuery> {
   const { values: raw, issues } = collectParameters(input, LIST_PARAMETERS);
@@ -80,15 +82,15 @@ export function validateListOptions(input: unknown): Result<ListQuery> {
 
   for (const field of ['sender', 'recipient'] as const) {
     if (raw[field] === undefined) continue;
-    const r = checkText(field, raw[field], { max: MAX_NAME_LENGTH, allowControl: false });
-    if (r.issue) issues.push(r.issue);
-    else query[field] = r.value;
+    const r = checkText(field, raw[field], NAME_RULE);
+    if (r.ok) query[field] = r.value;
+    else issues.push(...r.issues);
   }
 
   if (raw.with !== undefined) {
-    const other = checkText('with', raw.with, { max: MAX_NAME_LENGTH, allowControl: false });
+    const other = checkText('with', raw.with, NAME_RULE);
     const one = query.sender ?? query.recipient;
-    if (other.issue) issues.push(other.issue);
+    if (!other.ok) issues.push(...other.issues);
     else if (raw.conversation !== undefined) {
       issues.push({ field: 'with', message: 'cannot be combined with conversation' });
     } else if (
@@ -106,9 +108,9 @@ export function validateListOptions(input: unknown): Result<ListQuery> {
     }
   } else if (raw.conversation !== undefined) {
     const parts = typeof raw.conversation === 'string' ? raw.conversation.split(',') : [];
-    const a = checkText('conversation', parts[0], { max: MAX_NAME_LENGTH, allowControl: false });
-    const b = checkText('conversation', parts[1], { max: MAX_NAME_LENGTH, allowControl: false });
-    if (parts.length !== 2 || a.issue || b.issue) {
+    const a = checkText('conversation', parts[0], NAME_RULE);
+    const b = checkText('conversation', parts[1], NAME_RULE);
+    if (parts.length !== 2 || !a.ok || !b.ok) {
       issues.push({
         field: 'conversation',
         message: 'must be two names separated by a comma, e.g. alice,bob',
@@ -131,15 +133,18 @@ export function validateListOptions(input: unknown): Result<ListQuery> {
     else
       issues.push({
         field: 'is_read',
-        message: `must be one of true, false, 1, 0, t, f; got ${JSON.stringify(v)}`,
+        message: `must be one of true, false, 1, 0, t, f; got ${describeValue(v)}`,
       });
   }
 
+  const instants: { since?: Instant; until?: Instant } = {};
   for (const field of ['since', 'until'] as const) {
     if (raw[field] === undefined) continue;
     const r = parseInstant(field, raw[field]);
-    if (r.issue) issues.push(r.issue);
-    else query[field] = r.value;
+    if (r.ok) {
+      instants[field] = r.value;
+      query[field] = r.value.text;
+    } else issues.push(...r.issues);
   }
 
   if (raw.limit !== undefined) {
@@ -153,7 +158,7 @@ export function validateListOptions(input: unknown): Result<ListQuery> {
     if (!Number.isInteger(n) || n < 1 || n > MAX_LIST_LIMIT) {
       issues.push({
         field: 'limit',
-        message: `must be a whole number from 1 to ${MAX_LIST_LIMIT}; got ${JSON.stringify(v)}`,
+        message: `must be a whole number from 1 to ${MAX_LIST_LIMIT}; got ${describeValue(v)}`,
       });
     } else query.limit = n;
   }
@@ -166,76 +171,17 @@ export function validateListOptions(input: unknown): Result<ListQuery> {
       });
     } else {
       const r = decodeCursor(raw.cursor);
-      if (r.issue) issues.push(r.issue);
-      else query.after = r.value;
+      if (r.ok) query.after = r.value;
+      else issues.push(...r.issues);
     }
   }
 
   if (
-    query.since !== undefined &&
-    query.until !== undefined &&
-    instantMicros(query.since) >= instantMicros(query.until)
+    instants.since !== undefined &&
+    instants.until !== undefined &&
+    compareInstants(instants.since, instants.until) >= 0
   ) {
     issues.push({ field: 'until', message: 'must be later than since' });
   }
-  return issues.length > 0 ? { ok: false, issues } : { ok: true, value: query };
-}
-
-function parseInstant(
-  field: string,
-  v: unknown,
-): { value: string; issue?: undefined } | { value?: undefined; issue: ValidationIssue } {
-  const bad = {
-    issue: {
-      field,
-      message: `must be an ISO-8601 date or date-time (e.g. 2026-01-31T12:00:00Z); got ${JSON.stringify(v)}`,
-    },
-  };
-  if (v instanceof Date) {
-    return Number.isNaN(v.getTime()) ? bad : { value: v.toISOString() };
-  }
-  if (typeof v !== 'string') return bad;
-  // Upper case: RFC 3339 allows a lower-case `t` and `z`.
-  const s = v.trim().toUpperCase();
-  if (!ISO.test(s)) return bad;
-  let normalised = s.replace(' ', 'T');
-  if (!normalised.includes('T')) normalised += 'T00:00:00Z';
-  else if (!HAS_OFFSET.test(normalised)) normalised += 'Z';
-  if (Number.isNaN(instantMs(normalised)) || !isRealDate(normalised)) return bad;
-  // Keep sub-millisecond digits: PostgreSQL parses the string itself.
-  return { value: normalised };
-}
-
-/** Microseconds since the epoch, as PostgreSQL will store it (digits past the sixth are cut). */
-function instantMicros(iso: string): number {
-  const micros = /\.\d{3}(\d{0,3})/.exec(iso)?.[1] ?? '';
-  return instantMs(iso) * 1000 + Number(micros.padEnd(3, '0'));
-}
-
-function instantMs(iso: string): number {
-  return Date.parse(iso.replace(/(\.\d{3})\d+/, '$1'));
-}
-
-/** Rejects what Date.parse would roll over, such as February 30 or 24:00. */
-function isRealDate(iso: string): boolean {
-  const m = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2}))?/.exec(iso);
-  if (!m) return false;
-  const [y, mo, d, h, mi, s] = m.slice(1).map((x) => Number(x ?? 0)) as [
-    number,
-    number,
-    number,
-    number,
-    number,
-    number,
-  ];
-  const date = new Date(Date.UTC(y, mo - 1, d));
-  return (
-    y >= 1 &&
-    date.getUTCFullYear() === y &&
-    date.getUTCMonth() === mo - 1 &&
-    date.getUTCDate() === d &&
-    h <= 23 &&
-    mi <= 59 &&
-    s <= 59
-  );
+  return issues.length > 0 ? { ok: false, issues } : ok(query);
 }

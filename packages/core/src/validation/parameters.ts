@@ -1,4 +1,5 @@
 import type { ValidationIssue } from '../errors.js';
+import { fail, ok, type Result } from '../result.js';
 import { describeType } from './text.js';
 
 /**
@@ -34,14 +35,10 @@ export function collectParameters(
   return { values, issues };
 }
 
-/** A request body must be a JSON object: the issue when it is not. */
-export function bodyObject(
-  input: unknown,
-):
-  | { value: Record<string, unknown>; issue?: undefined }
-  | { value?: undefined; issue: ValidationIssue } {
+/** A request body must be a JSON object: the issue on `body` when it is not. */
+export function bodyObject(input: unknown): Result<Record<string, unknown>> {
   if (typeof input !== 'object' || input === null || Array.isArray(input)) {
-    return { issue: { field: 'body', message: `must be an object, got ${describeType(input)}` } };
+    return fail('body', `must be an object, got ${describeType(input)}`);
   }
-  return { value: input as Record<string, unknown> };
+  return ok(input as Record<string, unknown>);
 }

@@ -1,11 +1,9 @@
 import type { ValidationIssue } from '../errors.js';
-import type { Result } from '../result.js';
-import { MAX_NAME_LENGTH } from './limits.js';
+import { fail, ok, type Result } from '../result.js';
+import { parseId } from './ids.js';
+import { MAX_MARK_READ_IDS } from './limits.js';
 import { bodyObject } from './parameters.js';
-import { checkText, describeType } from './text.js';
-
-/** Most ids one mark-read request may name. */
-export const MAX_MARK_READ_IDS = 1000;
+import { checkText, describeType, NAME_RULE } from './text.js';
 
 /**
  * Which messages to mark read: by `ids`, or everything to `recipient`
@@ -22,47 +20,26 @@ export type MarkReadQuery =
   | { readonly kind: 'ids'; readonly ids: readonly string[] }
   | { readonly kind: 'recipient'; readonly recipient: string; readonly upTo?: string };
 
-const ID = /^[1-9]\d{0,18}$/;
-const MAX_ID = 9223372036854775807n;
-
-/** Parses one message id (a positive integer, as a number or a decimal string). */
-export function parseId(field: string, v: unknown): { value: string } | { issue: ValidationIssue } {
-  const s =
-    typeof v === 'number' && Number.isSafeInteger(v)
-      ? String(v)
-      : typeof v === 'string'
-        ? v.trim()
-        : '';
-  if (!ID.test(s) || BigInt(s) > MAX_ID) {
-    return {
-      issue: {
-        field,
-        message: `must be a positive whole number (a message id); got ${JSON.stringify(v) ?? describeType(v)}`,
-      },
-    };
-  }
-  return { value: s };
-}
-
-/** Validates a mark-read request: exactly one of `ids` or `recipient`. */
+/**
+ * Validates a mark-read request: exactly one of `ids` (1–1000 message ids, duplicates
+ * folded) or `recipient` (with an optional `up_to` id).
+ *
+ * @example
+ * validateMarkRead({ ids: [7, '9'] }); // { ok: true, value: { kind: 'ids', ids: ['7', '9'] } }
+ */
 export function validateMarkRead(input: unknown): Result<MarkReadQuery> {
   const body = bodyObject(input);
-  if (body.issue) return { ok: false, issues: [body.issue] };
+  if (!body.ok) return body;
   const raw = body.value;
-  const issues: ValidationIssue[] = [];
   const hasIds = raw.ids !== undefined;
   const hasRecipient = raw.recipient !== undefined;
   if (hasIds === hasRecipient) {
-    return {
-      ok: false,
-      issues: [
-        {
-          field: 'ids',
-          message: 'give either ids, or recipient (with an optional up_to), not both or neither',
-        },
-      ],
-    };
+    return fail(
+      'ids',
+      'give either ids, or recipient (with an optional up_to), not both or neither',
+    );
   }
+  const issues: ValidationIssue[] = [];
   if (hasIds) {
     if (raw.up_to !== undefined)
       issues.push({ field: 'up_to', message: 'only goes with recipient' });
@@ -83,27 +60,23 @@ export function validateMarkRead(input: unknown): Result<MarkReadQuery> {
     const ids = new Set<string>();
     raw.ids.forEach((v, i) => {
       const r = parseId(`ids[${i}]`, v);
-      if ('issue' in r) issues.push(r.issue);
-      else ids.add(r.value);
+      if (r.ok) ids.add(r.value);
+      else issues.push(...r.issues);
     });
-    return issues.length > 0
-      ? { ok: false, issues }
-      : { ok: true, value: { kind: 'ids', ids: [...ids] } };
+    return issues.length > 0 ? { ok: false, issues } : ok({ kind: 'ids', ids: [...ids] });
   }
-  const recipient = checkText('recipient', raw.recipient, {
-    max: MAX_NAME_LENGTH,
-    allowControl: false,
-  });
-  if (recipient.issue) issues.push(recipient.issue);
+  const recipient = checkText('recipient', raw.recipient, NAME_RULE);
+  if (!recipient.ok) issues.push(...recipient.issues);
   let upTo: string | undefined;
   if (raw.up_to !== undefined && raw.up_to !== null && raw.up_to !== '') {
     const r = parseId('up_to', raw.up_to);
-    if ('issue' in r) issues.push(r.issue);
-    else upTo = r.value;
+    if (r.ok) upTo = r.value;
+    else issues.push(...r.issues);
   }
-  if (issues.length > 0 || recipient.value === undefined) return { ok: false, issues };
-  return {
-    ok: true,
-    value: { kind: 'recipient', recipient: recipient.value, ...(upTo !== undefined && { upTo }) },
-  };
+  if (!recipient.ok || issues.length > 0) return { ok: false, issues };
+  return ok({
+    kind: 'recipient',
+    recipient: recipient.value,
+    ...(upTo !== undefined && { upTo }),
+  });
 }

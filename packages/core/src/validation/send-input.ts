@@ -1,8 +1,8 @@
 import type { ValidationIssue } from '../errors.js';
-import type { Result } from '../result.js';
-import { MAX_CONTENT_LENGTH, MAX_NAME_LENGTH } from './limits.js';
+import { fail, ok, type Result } from '../result.js';
+import { MAX_CONTENT_LENGTH, MAX_IDEMPOTENCY_KEY_LENGTH } from './limits.js';
 import { bodyObject } from './parameters.js';
-import { checkText } from './text.js';
+import { checkText, NAME_RULE } from './text.js';
 
 /** A message to send, after validation: trimmed and within every limit. */
 export interface SendInput {
@@ -21,41 +21,36 @@ export interface SendInput {
  */
 export function validateSendInput(input: unknown): Result<SendInput> {
   const body = bodyObject(input);
-  if (body.issue) return { ok: false, issues: [body.issue] };
+  if (!body.ok) return body;
   const raw = body.value;
-  const issues: ValidationIssue[] = [];
-  const sender = checkText('sender', raw.sender, { max: MAX_NAME_LENGTH, allowControl: false });
-  const recipient = checkText('recipient', raw.recipient, {
-    max: MAX_NAME_LENGTH,
-    allowControl: false,
-  });
+  const sender = checkText('sender', raw.sender, NAME_RULE);
+  const recipient = checkText('recipient', raw.recipient, NAME_RULE);
   const content = checkText('message_content', raw.message_content, {
     max: MAX_CONTENT_LENGTH,
     allowControl: true,
   });
-  for (const r of [sender, recipient, content]) if (r.issue) issues.push(r.issue);
-  if (sender.value === undefined || recipient.value === undefined || content.value === undefined) {
+  if (!sender.ok || !recipient.ok || !content.ok) {
+    const issues: ValidationIssue[] = [];
+    for (const r of [sender, recipient, content]) if (!r.ok) issues.push(...r.issues);
     return { ok: false, issues };
   }
-  return {
-    ok: true,
-    value: { sender: sender.value, recipient: recipient.value, message_content: content.value },
-  };
+  return ok({ sender: sender.value, recipient: recipient.value, message_content: content.value });
 }
+
+const IDEMPOTENCY_KEY = new RegExp(`^[\\x21-\\x7e]{1,${MAX_IDEMPOTENCY_KEY_LENGTH}}$`);
 
 /**
  * Checks an idempotency key: 1–255 visible ASCII characters (as in an HTTP header).
+ *
+ * @example
+ * checkIdempotencyKey(crypto.randomUUID()); // { ok: true, value: '…' }
  */
-export function checkIdempotencyKey(
-  raw: unknown,
-): { value: string; issue?: undefined } | { value?: undefined; issue: ValidationIssue } {
-  if (typeof raw !== 'string' || !/^[\x21-\x7e]{1,255}$/.test(raw)) {
-    return {
-      issue: {
-        field: 'idempotency_key',
-        message: 'must be 1 to 255 visible ASCII characters (e.g. a UUID)',
-      },
-    };
+export function checkIdempotencyKey(raw: unknown): Result<string> {
+  if (typeof raw !== 'string' || !IDEMPOTENCY_KEY.test(raw)) {
+    return fail(
+      'idempotency_key',
+      `must be 1 to ${MAX_IDEMPOTENCY_KEY_LENGTH} visible ASCII characters (e.g. a UUID)`,
+    );
   }
-  return { value: raw };
+  return ok(raw);
 }

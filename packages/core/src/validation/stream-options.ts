@@ -1,9 +1,8 @@
 import { decodeStreamCursor, type StreamPosition } from '../delivery/stream-cursor.js';
-import type { Result } from '../result.js';
-import { MAX_NAME_LENGTH } from './limits.js';
+import { ok, type Result } from '../result.js';
+import { parseId } from './ids.js';
 import { collectParameters } from './parameters.js';
-import { parseId } from './receipts-input.js';
-import { checkText, describeType } from './text.js';
+import { checkText, describeType, NAME_RULE } from './text.js';
 
 /** What a live stream follows: messages to `recipient`, optionally only from `sender`. */
 export interface StreamOptions {
@@ -28,32 +27,31 @@ export interface StreamQuery {
 /** Names of the parameters a stream accepts. */
 export const STREAM_PARAMETERS = ['recipient', 'sender', 'after'] as const;
 
-/** Validates stream options (from a program or a query string). */
+/**
+ * Validates stream options (from a program or a query string): a `recipient`, an optional
+ * `sender`, and an optional `after` (a message id, or the `cursor` of an event).
+ */
 export function validateStreamOptions(input: unknown): Result<StreamQuery> {
   const { values: raw, issues } = collectParameters(input, STREAM_PARAMETERS);
-  const recipient = checkText('recipient', raw.recipient, {
-    max: MAX_NAME_LENGTH,
-    allowControl: false,
-  });
-  if (recipient.issue) issues.push(recipient.issue);
+  const recipient = checkText('recipient', raw.recipient, NAME_RULE);
+  if (!recipient.ok) issues.push(...recipient.issues);
   let sender: string | undefined;
   if (raw.sender !== undefined) {
-    const r = checkText('sender', raw.sender, { max: MAX_NAME_LENGTH, allowControl: false });
-    if (r.issue) issues.push(r.issue);
-    else sender = r.value;
+    const r = checkText('sender', raw.sender, NAME_RULE);
+    if (r.ok) sender = r.value;
+    else issues.push(...r.issues);
   }
   let after: StreamQuery['after'];
   if (raw.after !== undefined) {
     const v = raw.after;
     if (typeof v === 'number' || (typeof v === 'string' && /^\s*\d+\s*$/.test(v))) {
       const r = parseId('after', v);
-      if ('issue' in r) issues.push(r.issue);
-      else after = { kind: 'id', id: r.value };
+      if (r.ok) after = { kind: 'id', id: r.value };
+      else issues.push(...r.issues);
     } else if (typeof v === 'string') {
-      const position = decodeStreamCursor(v);
-      if (position === undefined)
-        issues.push({ field: 'after', message: 'must be a message id or an event cursor' });
-      else after = { kind: 'position', position };
+      const r = decodeStreamCursor(v);
+      if (r.ok) after = { kind: 'position', position: r.value };
+      else issues.push(...r.issues);
     } else {
       issues.push({
         field: 'after',
@@ -61,13 +59,10 @@ export function validateStreamOptions(input: unknown): Result<StreamQuery> {
       });
     }
   }
-  if (issues.length > 0 || recipient.value === undefined) return { ok: false, issues };
-  return {
-    ok: true,
-    value: {
-      recipient: recipient.value,
-      ...(sender !== undefined && { sender }),
-      ...(after !== undefined && { after }),
-    },
-  };
+  if (!recipient.ok || issues.length > 0) return { ok: false, issues };
+  return ok({
+    recipient: recipient.value,
+    ...(sender !== undefined && { sender }),
+    ...(after !== undefined && { after }),
+  });
 }

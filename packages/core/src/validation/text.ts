@@ -1,4 +1,5 @@
-import type { ValidationIssue } from '../errors.js';
+import { fail, ok, type Result } from '../result.js';
+import { MAX_NAME_LENGTH } from './limits.js';
 
 /** Number of Unicode code points in `s` (an emoji is one, a combining mark is one more). */
 export function codePointLength(s: string): number {
@@ -9,7 +10,9 @@ export function codePointLength(s: string): number {
 
 const CONTROL = /\p{Cc}/u;
 
-interface TextRule {
+/** What a text field may hold. */
+export interface TextRule {
+  /** Most code points after trimming. */
   readonly max: number;
   /** Names may hold no control character at all; text may hold newlines and tabs but never NUL. */
   readonly allowControl: boolean;
@@ -20,26 +23,26 @@ interface TextRule {
  * code points, valid Unicode, no NUL (and, for names, no control character).
  * Returns the trimmed value or the issue.
  */
-export function checkText(
-  field: string,
-  raw: unknown,
-  rule: TextRule,
-): { value: string; issue?: undefined } | { value?: undefined; issue: ValidationIssue } {
-  const fail = (message: string) => ({ issue: { field, message } });
-  if (raw === undefined) return fail('is required');
-  if (raw === null) return fail('may not be null');
-  if (typeof raw !== 'string') return fail(`must be a string, got ${describeType(raw)}`);
-  if (!raw.isWellFormed()) return fail('must be valid Unicode text (lone surrogate)');
-  if (raw.includes('\0')) return fail('may not contain NUL characters');
+export function checkText(field: string, raw: unknown, rule: TextRule): Result<string> {
+  if (raw === undefined) return fail(field, 'is required');
+  if (raw === null) return fail(field, 'may not be null');
+  if (typeof raw !== 'string') return fail(field, `must be a string, got ${describeType(raw)}`);
+  if (!raw.isWellFormed()) return fail(field, 'must be valid Unicode text (lone surrogate)');
+  if (raw.includes('\0')) return fail(field, 'may not contain NUL characters');
   const value = raw.trim();
-  if (value.length === 0) return fail('may not be blank');
-  if (!rule.allowControl && CONTROL.test(value)) return fail('may not contain control characters');
+  if (value.length === 0) return fail(field, 'may not be blank');
+  if (!rule.allowControl && CONTROL.test(value)) {
+    return fail(field, 'may not contain control characters');
+  }
   const length = codePointLength(value);
-  if (length > rule.max) return fail(`at most ${rule.max} characters, got ${length}`);
-  return { value };
+  if (length > rule.max) return fail(field, `at most ${rule.max} characters, got ${length}`);
+  return ok(value);
 }
 
-/** A short name of a value's JSON type, for error messages. */
+/** The rule of a sender or recipient name: at most 50 code points, no control character. */
+export const NAME_RULE: TextRule = { max: MAX_NAME_LENGTH, allowControl: false };
+
+/** A short name of a value's JSON type, for error messages (`null`, `array`, `number`, …). */
 export function describeType(v: unknown): string {
   if (v === null) return 'null';
   if (Array.isArray(v)) return 'array';
