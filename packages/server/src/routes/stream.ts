@@ -68,7 +68,7 @@ export async function streamRoutes(app: FastifyInstance, opts: StreamRouteOption
       throw new HttpError(
         HttpErrorCode.upgradeRequired,
         'this is a WebSocket endpoint: connect with Upgrade: websocket, e.g. ws://host/api/messages/stream?recipient=alice',
-        { upgrade: 'websocket', connection: 'upgrade' },
+        { upgrade: 'websocket' },
       );
     },
     wsHandler: (socket, request) => {
