@@ -12,7 +12,7 @@ import { registerBodyParsers } from './body-parsers.js';
 import { ConnectionCare, closeUpgradedAfterAnswer } from './connections.js';
 import { renderDocsPage } from './docs-page.js';
 import { errorReplyLogged, HttpError, HttpErrorCode } from './http-errors.js';
-import { BODY_LIMIT } from './limits.js';
+import { BODY_LIMIT, REQUEST_TIMEOUT_MS } from './limits.js';
 import { healthRoutes } from './routes/health.js';
 import { messageRoutes } from './routes/messages.js';
 import { receiptRoutes } from './routes/receipts.js';
@@ -53,7 +53,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     // Query strings are decoded as strictly as form bodies, by the same function.
     routerOptions: { ignoreTrailingSlash: true, querystringParser: parseQueryString },
     keepAliveTimeout: 72_000,
-    requestTimeout: 30_000,
+    requestTimeout: REQUEST_TIMEOUT_MS,
     // Requests that arrive while closing get our own 503 (onRequest below), not Fastify's shape.
     return503OnClosing: false,
     // Honour an incoming X-Request-Id when it is a sane token; otherwise make one.

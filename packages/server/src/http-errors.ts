@@ -1,6 +1,6 @@
 import { STATUS_CODES } from 'node:http';
 import { ErrorCode, type ErrorCodeValue, MessengerError, ValidationError } from '@messenger/core';
-import { BODY_LIMIT, formatBytes } from './limits.js';
+import { BODY_LIMIT, formatBytes, formatSeconds, REQUEST_TIMEOUT_MS } from './limits.js';
 
 /** Error codes that only the HTTP layer produces, on top of core's {@link ErrorCode}. */
 export const HttpErrorCode = {
@@ -131,7 +131,10 @@ export function toErrorReply(err: unknown, requestId: string): ErrorReply {
       return reply(HttpErrorCode.headersTooLarge, 'request headers are too large');
     }
     if (e.code === 'ERR_HTTP_REQUEST_TIMEOUT') {
-      return reply(HttpErrorCode.requestTimeout, 'the request was not received in time');
+      return reply(
+        HttpErrorCode.requestTimeout,
+        `the whole request did not arrive within ${formatSeconds(REQUEST_TIMEOUT_MS)}`,
+      );
     }
     if (e.code.startsWith('HPE_')) {
       return reply(HttpErrorCode.badRequest, 'malformed HTTP request');

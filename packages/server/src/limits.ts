@@ -3,6 +3,9 @@
 /** Largest accepted request body: 16 KiB. */
 export const BODY_LIMIT = 16 * 1024;
 
+/** How long a request may take to arrive whole (headers and body) before it is answered 408. */
+export const REQUEST_TIMEOUT_MS = 30_000;
+
 /** Default interval between pings on a live stream; a client that missed one is closed. */
 export const DEFAULT_HEARTBEAT_MS = 30_000;
 

@@ -105,8 +105,15 @@ describe('raw connections', () => {
     const half = await new Promise<Buffer>((resolve, reject) => {
       const socket = connect({ port, host: '127.0.0.1', allowHalfOpen: true });
       const chunks: Buffer[] = [];
+      const timer = setTimeout(() => {
+        socket.destroy();
+        reject(new Error(`the server did not close: ${Buffer.concat(chunks)}`));
+      }, 5_000);
       socket.on('data', (c: Buffer) => chunks.push(c));
-      socket.on('close', () => resolve(Buffer.concat(chunks)));
+      socket.on('close', () => {
+        clearTimeout(timer);
+        resolve(Buffer.concat(chunks));
+      });
       socket.on('error', reject);
       socket.end(`GET /healthz HTTP/1.1\r\nHost: x\r\n${UPGRADE}\r\n`);
     });
