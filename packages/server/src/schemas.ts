@@ -78,7 +78,7 @@ function anyCase(words: readonly string[]): string {
 /** A message id as core takes it: a positive integer, or the same in decimal digits. */
 const messageId = (description: string) =>
   ({
-    description: `${description} A positive whole number, as a JSON number or a string of decimal digits (at most 9223372036854775807; beyond 2^53 only as a string).`,
+    description: `${description} A positive whole number, as a JSON number or a string of decimal digits (within PostgreSQL's bigint; beyond 2^53 only as a string).`,
     oneOf: [
       { type: 'integer', minimum: 1 },
       { type: 'string', pattern: '^\\s*[1-9][0-9]{0,18}\\s*$' },
