@@ -2,9 +2,6 @@ import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startProcess, waitFor } from '@messenger/testing';
-import { request } from 'undici';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   DEFAULT_LIST_LIMIT,
   MAX_CONTENT_LENGTH,
@@ -12,6 +9,9 @@ import {
   MAX_MARK_READ_IDS,
   MAX_NAME_LENGTH,
 } from '@messenger/core';
+import { startProcess, waitFor } from '@messenger/testing';
+import { request } from 'undici';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BODY_LIMIT, DEFAULT_HEARTBEAT_MS, type RunningServer, startServer } from '../src/index.js';
 
 // The human docs page at /api/docs, loaded in a real browser, and the OpenAPI document behind it.

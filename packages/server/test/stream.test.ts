@@ -1,8 +1,7 @@
-import { createServer } from 'node:http';
-import { type AddressInfo, connect } from 'node:net';
+import { connect } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { type Message, type Messenger, openMessenger } from '@messenger/core';
-import { backends, freshPostgresSchema, type PostgresSchema } from '@messenger/testing';
+import { backends, freePort, freshPostgresSchema, type PostgresSchema } from '@messenger/testing';
 import type { FastifyInstance } from 'fastify';
 import { request, WebSocket } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -86,10 +85,7 @@ describe('live stream on a database that cannot be reached', () => {
 
   beforeAll(async () => {
     // Nothing listens on that port: opening is lazy, the first query fails.
-    const closed = createServer();
-    await new Promise<void>((r) => closed.listen(0, '127.0.0.1', r));
-    port = (closed.address() as AddressInfo).port;
-    await new Promise((r) => closed.close(r));
+    port = await freePort();
     const messenger = await openMessenger({
       databaseUrl: `postgres://postgres@127.0.0.1:${port}/nowhere`,
       migrate: false,
