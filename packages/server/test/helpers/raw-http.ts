@@ -68,7 +68,9 @@ export function tryConnect(port: number): Promise<string> {
 /** What came back for bytes written on one connection: every whole response, in order. */
 export interface RawExchange {
   readonly responses: RawResponse[];
-  /** Everything the server wrote, as Latin-1 text. */
+  /** Everything the server wrote. */
+  readonly bytes: Buffer;
+  /** The same, as Latin-1 text. */
   readonly text: string;
   /** The server ended the connection (rather than this side giving up waiting). */
   readonly closedByServer: boolean;
@@ -96,7 +98,12 @@ export function rawExchange(
       clearTimeout(idle);
       socket.destroy();
       const all = Buffer.concat(chunks);
-      resolve({ responses: parseResponses(all), text: all.toString('latin1'), closedByServer });
+      resolve({
+        responses: parseResponses(all),
+        bytes: all,
+        text: all.toString('latin1'),
+        closedByServer,
+      });
     };
     const timer = setTimeout(() => finish(false), timeoutMs);
     socket.on('data', (c: Buffer) => {
