@@ -147,7 +147,8 @@ function reasonOf(failure: TransportFailure, connectTimeoutMs: number): string {
   }
 }
 
-function parseJson(text: string): unknown {
+/** The JSON value of `text`, or undefined when it is not JSON. */
+export function parseJson(text: string): unknown {
   try {
     return JSON.parse(text);
   } catch {
