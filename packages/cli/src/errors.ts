@@ -16,10 +16,10 @@ export class ConfigError extends Error {
  */
 export class RemoteError extends Error {
   readonly code: string;
-  /** HTTP status of the answer. */
-  readonly status: number;
+  /** HTTP status of the answer; undefined for an error frame of a stream. */
+  readonly status: number | undefined;
 
-  constructor(code: string, message: string, status: number) {
+  constructor(code: string, message: string, status: number | undefined) {
     super(message);
     this.name = 'RemoteError';
     this.code = code;

@@ -8,39 +8,57 @@ import { readStdin } from './read-stdin.js';
 const { version } = createRequire(import.meta.url)('../package.json') as { version: string };
 
 /** Exit codes: 0 ok, 1 runtime error, 2 usage or validation error. */
-const EXIT_RUNTIME = 1;
-const EXIT_USAGE = 2;
+const EXIT = { ok: 0, runtime: 1, usage: 2 } as const;
+
+/** What a failure prints (one line on stderr; nothing when commander has printed it) and its exit code. */
+interface Failure {
+  readonly line: string | undefined;
+  readonly exitCode: number;
+  /** Set for an error nothing expected: printed under MSG_DEBUG. */
+  readonly stack?: string | undefined;
+}
+
+/**
+ * The one mapping from an error to what `msg` prints and exits with. An error with a
+ * stable code (core's, the server's, the CLI's own) prints as `msg: <code>: <message>`;
+ * the caller's mistakes (usage, settings, input that broke a rule) exit 2, the rest 1.
+ */
+async function failureOf(err: unknown): Promise<Failure> {
+  if (err instanceof CommanderError) {
+    // Commander has printed its message already; help and version are not errors.
+    return { line: undefined, exitCode: err.exitCode === 0 ? EXIT.ok : EXIT.usage };
+  }
+  if (err instanceof UsageError || err instanceof ConfigError) {
+    return { line: `msg: error: ${err.message}`, exitCode: EXIT.usage };
+  }
+  // Loaded here, not up front: `msg --api …` never needs core (and its database
+  // drivers) unless something failed.
+  const { ErrorCode, MessengerError } = await import('@messenger/core');
+  if (err instanceof RemoteError || err instanceof MessengerError) {
+    return {
+      line: `msg: ${err.code}: ${err.message}`,
+      exitCode: err.code === ErrorCode.validationFailed ? EXIT.usage : EXIT.runtime,
+    };
+  }
+  const message = err instanceof Error ? err.message : String(err);
+  return {
+    line: `msg: internal error: ${message}`,
+    exitCode: EXIT.runtime,
+    stack: err instanceof Error ? err.stack : undefined,
+  };
+}
 
 async function main(): Promise<number> {
   const out = processOutput();
   const program = buildProgram({ env: process.env, out, readStdin, version });
   try {
     await program.parseAsync(process.argv);
-    return 0;
+    return EXIT.ok;
   } catch (err) {
-    if (err instanceof CommanderError) {
-      // Commander has printed its message already; help and version are not errors.
-      return err.exitCode === 0 ? 0 : EXIT_USAGE;
-    }
-    if (err instanceof UsageError || err instanceof ConfigError) {
-      out.note(`msg: error: ${err.message}`);
-      return EXIT_USAGE;
-    }
-    if (err instanceof RemoteError) {
-      out.note(`msg: ${err.code}: ${err.message}`);
-      return err.code === 'validation_failed' ? EXIT_USAGE : EXIT_RUNTIME;
-    }
-    // Loaded here, not up front: `msg --api …` never needs core (and its database
-    // drivers) unless something failed.
-    const { MessengerError } = await import('@messenger/core');
-    if (err instanceof MessengerError) {
-      out.note(`msg: ${err.code}: ${err.message}`);
-      return err.code === 'validation_failed' ? EXIT_USAGE : EXIT_RUNTIME;
-    }
-    const message = err instanceof Error ? err.message : String(err);
-    out.note(`msg: internal error: ${message}`);
-    if (process.env.MSG_DEBUG && err instanceof Error) out.note(err.stack ?? '');
-    return EXIT_RUNTIME;
+    const { line, exitCode, stack } = await failureOf(err);
+    if (line !== undefined) out.note(line);
+    if (stack !== undefined && process.env.MSG_DEBUG) out.note(stack);
+    return exitCode;
   }
 }
 

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { type Message, type Messenger, openMessenger } from '@messenger/core';
 import { buildApp } from '@messenger/server';
-import { backends, freshPostgresSchema, type PostgresSchema } from '@messenger/testing';
+import { backends, freePort, freshPostgresSchema, type PostgresSchema } from '@messenger/testing';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MSG_BIN, runMsg } from './run-msg.js';
@@ -181,6 +181,61 @@ describe('msg watch over HTTP', () => {
     }
     expect(await w.exited).toBe(0);
   }, 60_000);
+
+  it('keeps watching while the server says its database is unavailable, and gets the messages once it is back', async () => {
+    const api = `http://127.0.0.1:${port}`;
+    // The same port, now served by a process whose database cannot be reached.
+    await app.close();
+    const nowhere = await openMessenger({
+      databaseUrl: `postgres://postgres@127.0.0.1:${await freePort()}/nowhere`,
+      migrate: false,
+    });
+    const down = await buildApp({ messenger: nowhere });
+    let attempts = 0;
+    down.server.on('upgrade', () => {
+      attempts++;
+    });
+    await down.listen({ port, host: '127.0.0.1' });
+    const w = spawnWatch(['-r', 'umberto'], { MSG_API_URL: api });
+    try {
+      const deadline = Date.now() + 15_000;
+      while (attempts < 3 && Date.now() < deadline) await sleep(50);
+      expect(attempts, w.stderr()).toBeGreaterThanOrEqual(3);
+      // Said once for the outage, without where the database is; still running.
+      expect(w.stderr()).toBe(
+        'msg: unavailable: the database is unavailable; try again shortly (reconnecting)\n',
+      );
+      expect(w.child.exitCode).toBeNull();
+      await down.close();
+      await start();
+      // Without --after a watch starts at "now": send once it is subscribed again.
+      let resubscribed = false;
+      app.server.once('upgrade', () => {
+        resubscribed = true;
+      });
+      const again = Date.now() + 15_000;
+      while (!resubscribed && Date.now() < again) await sleep(50);
+      await sleep(500);
+      await messenger.send({ sender: 'bob', recipient: 'umberto', message_content: 'back' });
+      await w.until(1, 'the message after the database came back');
+      expect(w.contents()).toEqual(['back']);
+    } finally {
+      w.child.kill('SIGINT');
+    }
+    expect(await w.exited).toBe(0);
+  }, 60_000);
+
+  it('ends with exit 2 and one line when the stream refuses the request after the upgrade', async () => {
+    const r = await runMsg(['watch', '--json', '-r', 'hugo', '--after', '987654321'], {
+      env: { MSG_API_URL: `http://127.0.0.1:${port}` },
+      timeoutMs: 20_000,
+    });
+    expect(r).toEqual({
+      code: 2,
+      stdout: '',
+      stderr: 'msg: validation_failed: after: no message with id 987654321\n',
+    });
+  });
 
   it('refuses a bad stream request with exit 2 naming the field', async () => {
     const r = await runMsg(['watch', '-r', 'hugo', '--after', 'not-a-cursor!'], {

@@ -1,18 +1,24 @@
 import { randomUUID } from 'node:crypto';
 import swagger from '@fastify/swagger';
 import { ErrorCode, type Messenger } from '@messenger/core';
-import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import Fastify, {
+  type FastifyError,
+  type FastifyInstance,
+  type FastifyReply,
+  type FastifyRequest,
+  type FastifyServerOptions,
+} from 'fastify';
 import { registerBodyParsers } from './body-parsers.js';
+import { ConnectionCare, closeUpgradedAfterAnswer } from './connections.js';
 import { renderDocsPage } from './docs-page.js';
-import { HttpError, HttpErrorCode, toErrorReply } from './http-errors.js';
+import { errorReplyLogged, HttpError, HttpErrorCode } from './http-errors.js';
+import { BODY_LIMIT, REQUEST_TIMEOUT_MS } from './limits.js';
 import { healthRoutes } from './routes/health.js';
 import { messageRoutes } from './routes/messages.js';
 import { receiptRoutes } from './routes/receipts.js';
 import { streamRoutes } from './routes/stream.js';
 import { errorSchema, messageSchema } from './schemas.js';
-
-/** Largest accepted request body: 16 KiB. */
-export const BODY_LIMIT = 16 * 1024;
+import { parseQueryString } from './url-encoded.js';
 
 /** What {@link buildApp} needs. */
 export interface AppOptions {
@@ -24,37 +30,11 @@ export interface AppOptions {
   readonly logger?: FastifyServerOptions['logger'];
   /** Trust `X-Forwarded-*` from a proxy such as nginx (default false). */
   readonly trustProxy?: FastifyServerOptions['trustProxy'];
-  /** Live stream ping interval in ms (default 30000). */
+  /** Live stream ping interval in ms (default 30 s, `DEFAULT_HEARTBEAT_MS`). */
   readonly heartbeatMs?: number | undefined;
 }
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
-
-/** Answers bytes that are not valid HTTP at all in the API's error shape (Node's parser rejected them). */
-function answerMalformedRequest(
-  err: NodeJS.ErrnoException,
-  socket: import('node:net').Socket,
-): void {
-  if (err.code === 'ECONNRESET' || socket.destroyed) return;
-  const [status, reason, code, message] =
-    err.code === 'HPE_HEADER_OVERFLOW'
-      ? [
-          431,
-          'Request Header Fields Too Large',
-          'headers_too_large',
-          'request headers are too large',
-        ]
-      : err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
-        ? [408, 'Request Timeout', 'request_timeout', 'the request was not received in time']
-        : [400, 'Bad Request', HttpErrorCode.badRequest, 'malformed HTTP request'];
-  const body = JSON.stringify({ error: { code, message } });
-  if (socket.writable) {
-    socket.write(
-      `HTTP/1.1 ${status} ${reason}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
-    );
-  }
-  socket.destroy(err);
-}
 
 /**
  * Builds the HTTP API over an open messenger. It does not listen: call
@@ -65,13 +45,15 @@ function answerMalformedRequest(
  * await app.listen({ port: 8000, host: '127.0.0.1' });
  */
 export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
+  const connections = new ConnectionCare();
   const app = Fastify({
     logger: options.logger ?? false,
     trustProxy: options.trustProxy ?? false,
     bodyLimit: BODY_LIMIT,
-    routerOptions: { ignoreTrailingSlash: true },
+    // Query strings are decoded as strictly as form bodies, by the same function.
+    routerOptions: { ignoreTrailingSlash: true, querystringParser: parseQueryString },
     keepAliveTimeout: 72_000,
-    requestTimeout: 30_000,
+    requestTimeout: REQUEST_TIMEOUT_MS,
     // Requests that arrive while closing get our own 503 (onRequest below), not Fastify's shape.
     return503OnClosing: false,
     // Honour an incoming X-Request-Id when it is a sane token; otherwise make one.
@@ -81,25 +63,19 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
       return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
     },
     ajv: { customOptions: { coerceTypes: false } },
-    clientErrorHandler: answerMalformedRequest,
+    clientErrorHandler: connections.onClientError,
+    // A path that is not valid URL encoding (`/%zz`) and other router failures.
+    frameworkErrors: (err, request, reply) => {
+      closeUpgradedAfterAnswer(request, reply);
+      void sendError(err, request, reply);
+    },
   });
+  connections.attach(app);
 
   // Core validates every input; route schemas document the API and serialize responses.
   app.setValidatorCompiler(() => (value) => ({ value }));
 
-  app.setErrorHandler(async (err, request, reply) => {
-    let r: ReturnType<typeof toErrorReply>;
-    try {
-      r = toErrorReply(err, request.id);
-    } catch (mappingError) {
-      // The mapping itself failed: still answer in the API's shape, never with its text.
-      request.log.error({ err, mappingError }, 'error mapping failed');
-      r = toErrorReply(new Error('unmappable'), request.id);
-    }
-    if (r.unexpected) request.log.error({ err }, 'unexpected error');
-    else if (r.status >= 500) request.log.warn({ err }, r.body.error.message);
-    return reply.code(r.status).headers(r.headers).send(r.body);
-  });
+  app.setErrorHandler(sendError);
 
   registerBodyParsers(app);
 
@@ -142,9 +118,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     reply.header('x-request-id', request.id);
     if (closing) {
       reply.header('connection', 'close');
-      throw new HttpError(503, ErrorCode.unavailable, 'the server is shutting down; retry', {
-        'retry-after': '1',
-      });
+      throw new HttpError(ErrorCode.unavailable, 'the server is shutting down; retry');
     }
   });
 
@@ -171,15 +145,12 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     if (methods && !methods.has(request.method)) {
       const allow = [...methods].sort().join(', ');
       throw new HttpError(
-        405,
         HttpErrorCode.methodNotAllowed,
         `method ${request.method} is not allowed here; allowed: ${allow}`,
-        {
-          allow,
-        },
+        { allow },
       );
     }
-    throw new HttpError(404, 'not_found', `no route ${request.method} ${path}; see /api/docs`);
+    throw new HttpError(ErrorCode.notFound, `no route ${request.method} ${path}; see /api/docs`);
   });
 
   if (options.closeMessenger ?? true) {
@@ -188,4 +159,10 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     });
   }
   return app;
+}
+
+/** Answers a failed request: every error, wherever thrown, through the one mapping. */
+function sendError(err: FastifyError | Error, request: FastifyRequest, reply: FastifyReply) {
+  const r = errorReplyLogged(err, request.id, request.log);
+  return reply.code(r.status).header('x-request-id', request.id).headers(r.headers).send(r.body);
 }

@@ -1,10 +1,11 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import secureJson from 'secure-json-parse';
 import { HttpError, HttpErrorCode } from './http-errors.js';
+import { decodeUrlEncoded, type UrlEncoded } from './url-encoded.js';
 
 const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
 
-const badRequest = (message: string) => new HttpError(400, HttpErrorCode.badRequest, message);
+const badRequest = (message: string) => new HttpError(HttpErrorCode.badRequest, message);
 
 /** The body as text: invalid UTF-8 is refused, never stored as U+FFFD. */
 function decodeUtf8(body: Buffer): string {
@@ -26,27 +27,16 @@ function parseJson(text: string): unknown {
 }
 
 /**
- * A form body, as strictly as JSON: a %-escape that is not UTF-8 is refused rather than kept
- * as literal text. Repeated names become arrays (core refuses them).
+ * A form body, as strictly as JSON and decoded as query strings are: a %-escape that is
+ * not UTF-8 is refused rather than kept as literal text. Repeated names become arrays
+ * (core refuses them).
  */
-function parseForm(text: string): Record<string, string | string[]> {
-  const fields: Record<string, string | string[]> = Object.create(null);
-  for (const part of text.split('&')) {
-    if (part === '') continue;
-    const eq = part.indexOf('=');
-    let name: string;
-    let value: string;
-    try {
-      name = decodeURIComponent((eq < 0 ? part : part.slice(0, eq)).replace(/\+/g, ' '));
-      value = eq < 0 ? '' : decodeURIComponent(part.slice(eq + 1).replace(/\+/g, ' '));
-    } catch {
-      throw badRequest('body is not valid form encoding: a %-escape is not UTF-8');
-    }
-    const before = fields[name];
-    fields[name] =
-      before === undefined ? value : [...(Array.isArray(before) ? before : [before]), value];
-  }
-  return fields;
+function parseForm(text: string): UrlEncoded {
+  const decoded = decodeUrlEncoded(text);
+  if (decoded.ok) return decoded.value;
+  throw badRequest(
+    `body is not valid form encoding: ${decoded.issues.map((i) => `${i.field}: ${i.message}`).join('; ')}`,
+  );
 }
 
 /** A content-type parser: UTF-8 text first, then `parse`; what either throws is the 400. */

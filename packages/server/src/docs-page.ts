@@ -25,6 +25,10 @@ interface Schema {
   maxLength?: number;
   minimum?: number;
   maximum?: number;
+  minItems?: number;
+  maxItems?: number;
+  items?: Schema;
+  oneOf?: Schema[];
   default?: unknown;
   format?: string;
   description?: string;
@@ -35,15 +39,20 @@ interface Schema {
 const escapeHtml = (s: unknown): string =>
   String(s).replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 
+/** The rule of a schema in words; a pattern is left to the description, which says it plainly. */
 function constraints(s: Schema | undefined): string {
   if (s === undefined) return '';
   const parts: string[] = [];
   if (s.type !== undefined) parts.push(Array.isArray(s.type) ? s.type.join(' | ') : s.type);
+  if (s.oneOf !== undefined) parts.push(s.oneOf.map(constraints).join(', or '));
   if (s.format !== undefined) parts.push(s.format);
   if (s.minLength !== undefined) parts.push(`min length ${s.minLength}`);
   if (s.maxLength !== undefined) parts.push(`max length ${s.maxLength}`);
   if (s.minimum !== undefined) parts.push(`≥ ${s.minimum}`);
   if (s.maximum !== undefined) parts.push(`≤ ${s.maximum}`);
+  if (s.minItems !== undefined) parts.push(`at least ${s.minItems} items`);
+  if (s.maxItems !== undefined) parts.push(`at most ${s.maxItems} items`);
+  if (s.items !== undefined) parts.push(`items: ${constraints(s.items)}`);
   if (s.enum !== undefined) parts.push(`one of ${s.enum.join(', ')}`);
   if (s.default !== undefined) parts.push(`default ${String(s.default)}`);
   return parts.join('; ');
@@ -59,12 +68,28 @@ function table(rows: [string, string, string][]): string {
     .join('')}</tbody></table>`;
 }
 
+/** `idempotency-key` → `Idempotency-Key`: schemas hold header names in lower case, as Node does. */
+const headerCase = (name: string) =>
+  name.replace(/(^|-)([a-z])/g, (_, dash, c) => dash + c.toUpperCase());
+
+/** Parameters by where they go, each under its own heading. */
+const PARAMETER_PLACES = [
+  ['path', 'Path parameters'],
+  ['query', 'Query parameters'],
+  ['header', 'Headers'],
+] as const;
+
 function operation(path: string, method: string, op: Operation): string {
-  const params = (op.parameters ?? []).map((p): [string, string, string] => [
-    p.name,
-    `${p.in}${p.required ? ', required' : ''}; ${constraints(p.schema)}`,
-    p.description ?? p.schema?.description ?? '',
-  ]);
+  const parameters = PARAMETER_PLACES.map(([place, heading]) => {
+    const rows = (op.parameters ?? [])
+      .filter((p) => p.in === place)
+      .map((p): [string, string, string] => [
+        place === 'header' ? headerCase(p.name) : p.name,
+        `${p.in}${p.required ? ', required' : ''}; ${constraints(p.schema)}`,
+        p.description ?? p.schema?.description ?? '',
+      ]);
+    return rows.length > 0 ? `<h3>${heading}</h3>${table(rows)}` : '';
+  }).join('');
   const body = Object.entries(op.requestBody?.content ?? {})[0];
   const bodySchema = body?.[1].schema;
   const fields = Object.entries(bodySchema?.properties ?? {}).map(
@@ -85,7 +110,7 @@ function operation(path: string, method: string, op: Operation): string {
 <h2><span class="method ${escapeHtml(method)}">${escapeHtml(method.toUpperCase())}</span> <code class="path">${escapeHtml(path)}</code></h2>
 <p class="summary">${escapeHtml(op.summary ?? '')}</p>
 ${op.description ? `<p>${escapeHtml(op.description)}</p>` : ''}
-${params.length ? `<h3>Query parameters</h3>${table(params)}` : ''}
+${parameters}
 ${fields.length ? `<h3>Body (${escapeHtml(body?.[0] ?? '')})</h3>${table(fields)}` : ''}
 ${responses ? `<h3>Responses</h3><ul>${responses}</ul>` : ''}
 </section>`;

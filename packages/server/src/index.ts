@@ -1,4 +1,13 @@
-export { type AppOptions, BODY_LIMIT, buildApp } from './app.js';
+export { type AppOptions, buildApp } from './app.js';
 export { ConfigError, loadConfig, type ServerConfig } from './config.js';
-export { type ErrorBody, HttpError, HttpErrorCode, toErrorReply } from './http-errors.js';
+export {
+  type ApiErrorCode,
+  type ErrorBody,
+  HttpError,
+  HttpErrorCode,
+  type HttpErrorCodeValue,
+  STATUS_OF,
+  toErrorReply,
+} from './http-errors.js';
+export { BODY_LIMIT, DEFAULT_HEARTBEAT_MS } from './limits.js';
 export { type RunningServer, type StartOptions, startServer } from './start-server.js';

@@ -1,8 +1,16 @@
-import { MAX_CONTENT_LENGTH, MAX_LIST_LIMIT, MAX_NAME_LENGTH } from '@messenger/core';
+import {
+  DEFAULT_LIST_LIMIT,
+  MAX_CONTENT_LENGTH,
+  MAX_LIST_LIMIT,
+  MAX_MARK_READ_IDS,
+  MAX_NAME_LENGTH,
+} from '@messenger/core';
+import { BODY_LIMIT, DEFAULT_HEARTBEAT_MS, formatBytes, formatSeconds } from './limits.js';
 
 /**
  * JSON schemas of the routes. They document the API (OpenAPI) and serialize
- * responses fast; input is validated by core alone, so they never reject.
+ * responses fast; input is validated by core alone, so they never reject. Every
+ * limit comes from core's constants or the server's own, never a literal.
  */
 export const messageSchema = {
   $id: 'Message',
@@ -49,6 +57,34 @@ export const errorSchema = {
 
 const error = (description: string) => ({ description, $ref: 'Error#' }) as const;
 
+const unavailable = error(
+  'The database is unavailable (unavailable); retry after Retry-After seconds.',
+);
+
+/** `is_read` words core accepts, in any case. */
+const BOOLEAN_WORDS = ['true', 'false', '1', '0', 't', 'f'] as const;
+
+/** A pattern matching `words` in any case (JSON Schema patterns take no flags), spaces around allowed. */
+function anyCase(words: readonly string[]): string {
+  const letters = (w: string) =>
+    [...w]
+      .map((c) =>
+        c.toLowerCase() === c.toUpperCase() ? c : `[${c.toLowerCase()}${c.toUpperCase()}]`,
+      )
+      .join('');
+  return `^\\s*(?:${words.map(letters).join('|')})\\s*$`;
+}
+
+/** A message id as core takes it: a positive integer, or the same in decimal digits. */
+const messageId = (description: string) =>
+  ({
+    description: `${description} A positive whole number, as a JSON number or a string of decimal digits (within PostgreSQL's bigint; beyond 2^53 only as a string).`,
+    oneOf: [
+      { type: 'integer', minimum: 1 },
+      { type: 'string', pattern: '^\\s*[1-9][0-9]{0,18}\\s*$' },
+    ],
+  }) as const;
+
 export const sendSchema = {
   summary: 'Send a message',
   description: `Stores a message of at most ${MAX_CONTENT_LENGTH} characters (Unicode code points) from a sender to a recipient. Text fields are trimmed; unknown keys are ignored. With an Idempotency-Key header the message is stored at most once: a repeat returns the first answer with Idempotent-Replayed: true.`,
@@ -77,29 +113,37 @@ export const sendSchema = {
     400: error(
       'A field broke a rule (validation_failed) or the body is not valid JSON (bad_request).',
     ),
-    413: error('The body is over 16 KiB (payload_too_large).'),
+    413: error(`The body is over ${formatBytes(BODY_LIMIT)} (payload_too_large).`),
     409: error('A request with the same Idempotency-Key is still in progress (conflict).'),
     415: error('The body is neither JSON nor form-encoded (unsupported_media_type).'),
     422: error('The Idempotency-Key was used for a different message (idempotency_key_reused).'),
-    503: error('The database is unavailable; retry after Retry-After seconds.'),
+    503: unavailable,
   },
 } as const;
 
 export const listSchema = {
   summary: 'List messages, newest first',
   description:
-    'One page of messages in the order (sent_datetime, id) descending. When there is a next page its cursor is in the X-Next-Cursor header and a Link header with rel="next". Query parameters are joined with &; unknown parameters are rejected.',
+    'One page of messages in the order (sent_datetime, id) descending. When there is a next page its cursor is in the X-Next-Cursor header and a Link header with rel="next". Query parameters are joined with & (not ?), each at most once; unknown parameters and a %-escape that is malformed or not UTF-8 are rejected.',
   tags: ['messages'],
   querystring: {
     type: 'object',
     additionalProperties: false,
     properties: {
-      sender: { type: 'string', description: 'Case-insensitive exact match.' },
-      recipient: { type: 'string', description: 'Case-insensitive exact match.' },
+      sender: {
+        type: 'string',
+        maxLength: MAX_NAME_LENGTH,
+        description: 'Case-insensitive exact match.',
+      },
+      recipient: {
+        type: 'string',
+        maxLength: MAX_NAME_LENGTH,
+        description: 'Case-insensitive exact match.',
+      },
       is_read: {
         type: 'string',
-        enum: ['true', 'false', '1', '0', 't', 'f'],
-        description: 'Any case.',
+        pattern: anyCase(BOOLEAN_WORDS),
+        description: `Read (true) or unread (false) messages only: one of ${BOOLEAN_WORDS.join(', ')}, in any case.`,
       },
       since: {
         type: 'string',
@@ -111,10 +155,17 @@ export const listSchema = {
         format: 'date-time',
         description: 'Exclusive; ISO-8601, UTC when no offset.',
       },
-      limit: { type: 'integer', minimum: 1, maximum: MAX_LIST_LIMIT, default: 100 },
+      limit: {
+        type: 'integer',
+        minimum: 1,
+        maximum: MAX_LIST_LIMIT,
+        default: DEFAULT_LIST_LIMIT,
+        description: `Page size, written in decimal digits: 1 to ${MAX_LIST_LIMIT}, default ${DEFAULT_LIST_LIMIT}.`,
+      },
       cursor: { type: 'string', description: 'From X-Next-Cursor of the previous page.' },
       with: {
         type: 'string',
+        maxLength: MAX_NAME_LENGTH,
         description: 'With sender or recipient: both directions of that two-person conversation.',
       },
       conversation: {
@@ -130,7 +181,7 @@ export const listSchema = {
       items: { $ref: 'Message#' },
     },
     400: error('A parameter is unknown, repeated or malformed (validation_failed).'),
-    503: error('The database is unavailable; retry after Retry-After seconds.'),
+    503: unavailable,
   },
 } as const;
 
@@ -163,9 +214,15 @@ export const markReadSchema = {
   body: {
     type: 'object',
     properties: {
-      ids: { type: 'array', items: { type: 'integer', minimum: 1 }, minItems: 1, maxItems: 1000 },
+      ids: {
+        type: 'array',
+        items: messageId('A message id.'),
+        minItems: 1,
+        maxItems: MAX_MARK_READ_IDS,
+        description: `1 to ${MAX_MARK_READ_IDS} message ids, each a JSON number or a string of decimal digits.`,
+      },
       recipient: { type: 'string', minLength: 1, maxLength: MAX_NAME_LENGTH },
-      up_to: { type: 'integer', minimum: 1 },
+      up_to: messageId('With recipient: mark up to and including this id.'),
     },
   },
   response: {
@@ -181,26 +238,34 @@ export const markReadSchema = {
     400: error(
       'The request names neither ids nor a recipient, or a value is malformed (validation_failed).',
     ),
-    503: error('The database is unavailable; retry after Retry-After seconds.'),
+    503: unavailable,
   },
 } as const;
 
 export const streamSchema = {
   summary: 'Live stream of new messages (WebSocket)',
-  description:
-    'Upgrade to a WebSocket. With after (a message id or an event cursor) every matching message after it is sent first, then each new one as it is committed, exactly once and in order. Events: {"type":"ready"}, {"type":"message","message":{...},"cursor":"..."}, {"type":"read","sender","recipient","ids","read_at"}. The server pings every 30 s and closes clients that stop answering.',
+  description: `Upgrade to a WebSocket. With after (a message id or an event cursor) every matching message after it is sent first, then each new one as it is committed, exactly once and in order. Events: {"type":"ready"}, {"type":"message","message":{...},"cursor":"..."}, {"type":"read","sender","recipient","ids","read_at"}. The server pings every ${formatSeconds(DEFAULT_HEARTBEAT_MS)} and closes clients that stop answering. Without the upgrade headers the answer is 426 Upgrade Required (upgrade_required). Errors after the upgrade come as one frame {"type":"error","error":{"code","message","fields","request_id"}} (the same body as an HTTP error), then the socket closes: 1008 for a bad request, 1013 when the database is unavailable (reconnect with backoff), 1011 for an internal error.`,
   tags: ['messages'],
   querystring: {
     type: 'object',
     required: ['recipient'],
     additionalProperties: false,
     properties: {
-      recipient: { type: 'string', description: 'Whose messages to follow (case-insensitive).' },
-      sender: { type: 'string', description: 'Only messages from this sender.' },
+      recipient: {
+        type: 'string',
+        maxLength: MAX_NAME_LENGTH,
+        description: 'Whose messages to follow (case-insensitive).',
+      },
+      sender: {
+        type: 'string',
+        maxLength: MAX_NAME_LENGTH,
+        description: 'Only messages from this sender.',
+      },
       after: { type: 'string', description: 'Resume after this message id or event cursor.' },
     },
   },
   response: {
     400: error('A parameter is missing, unknown or malformed (validation_failed).'),
+    426: error('The request has no WebSocket upgrade headers (upgrade_required).'),
   },
 } as const;

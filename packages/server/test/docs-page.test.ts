@@ -2,10 +2,17 @@ import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import {
+  DEFAULT_LIST_LIMIT,
+  MAX_CONTENT_LENGTH,
+  MAX_LIST_LIMIT,
+  MAX_MARK_READ_IDS,
+  MAX_NAME_LENGTH,
+} from '@messenger/core';
 import { startProcess, waitFor } from '@messenger/testing';
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type RunningServer, startServer } from '../src/index.js';
+import { BODY_LIMIT, DEFAULT_HEARTBEAT_MS, type RunningServer, startServer } from '../src/index.js';
 
 // The human docs page at /api/docs, loaded in a real browser, and the OpenAPI document behind it.
 const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
@@ -157,7 +164,90 @@ describe('docs page over HTTP', () => {
   });
 });
 
+describe('docs page over HTTP: where each input goes', () => {
+  it('shows Idempotency-Key under Headers and the list parameters under Query parameters', async () => {
+    const html = await (await request(`${server.url}/api/docs`)).body.text();
+    const send = sectionText(html, '/api/messages/send/');
+    expect(send).toMatch(/ Headers name rule meaning Idempotency-Key header; string /);
+    expect(send).not.toContain('Query parameters');
+    const list = sectionText(html, '/api/messages/');
+    expect(list).toContain(' Query parameters ');
+    expect(list).not.toContain(' Headers ');
+    expect(list).toContain(' is_read query; string ');
+    const read = sectionText(html, '/api/messages/read/');
+    expect(read).toContain(
+      ' ids array; at least 1 items; at most 1000 items; items: integer; ≥ 1, or string ',
+    );
+  });
+});
+
 describe('OpenAPI document', () => {
+  it('states the limits core and the server enforce, from their constants', async () => {
+    // biome-ignore lint/suspicious/noExplicitAny: walking an arbitrary JSON document
+    const doc = (await (await request(`${server.url}/api/openapi.json`)).body.json()) as any;
+    const text = JSON.stringify(doc);
+    const send = doc.paths['/api/messages/send/'].post;
+    const sendBody = send.requestBody.content['application/json'].schema;
+    for (const name of ['sender', 'recipient']) {
+      expect(sendBody.properties[name].maxLength, name).toBe(MAX_NAME_LENGTH);
+    }
+    expect(sendBody.properties.message_content.maxLength).toBe(MAX_CONTENT_LENGTH);
+    expect(send.description).toContain(`at most ${MAX_CONTENT_LENGTH} characters`);
+    expect(send.responses['413'].description).toContain(`${BODY_LIMIT / 1024} KiB`);
+    expect(doc.components.schemas.Message.properties.message_content.maxLength).toBe(
+      MAX_CONTENT_LENGTH,
+    );
+
+    const list = doc.paths['/api/messages/'].get;
+    const param = (name: string) =>
+      list.parameters.find((p: { name: string }) => p.name === name).schema;
+    expect(param('limit')).toMatchObject({
+      type: 'integer',
+      minimum: 1,
+      maximum: MAX_LIST_LIMIT,
+      default: DEFAULT_LIST_LIMIT,
+    });
+    for (const name of ['sender', 'recipient', 'with']) {
+      expect(param(name).maxLength, name).toBe(MAX_NAME_LENGTH);
+    }
+    // is_read: what core accepts, in any case; the pattern says so, and only that.
+    const isRead = new RegExp(param('is_read').pattern);
+    for (const yes of ['true', 'False', 'TRUE', 'T', 'f', '1', '0', ' true ']) {
+      expect(isRead.test(yes), yes).toBe(true);
+    }
+    for (const no of ['yes', 'no', 'truee', '2', '']) expect(isRead.test(no), no).toBe(false);
+    expect(param('is_read').enum).toBeUndefined();
+
+    // ids and up_to: numbers or decimal strings, as core takes them.
+    const read =
+      doc.paths['/api/messages/read/'].post.requestBody.content['application/json'].schema;
+    expect(read.properties.ids.maxItems).toBe(MAX_MARK_READ_IDS);
+    for (const schema of [read.properties.ids.items, read.properties.up_to]) {
+      expect(schema.oneOf.map((s: { type: string }) => s.type)).toEqual(['integer', 'string']);
+      const digits = new RegExp(schema.oneOf[1].pattern);
+      expect(['42', ' 7 ', '9223372036854775807'].every((s) => digits.test(s))).toBe(true);
+      expect(['0', '-1', '1.5', 'x', '1e3'].some((s) => digits.test(s))).toBe(false);
+    }
+
+    const stream = doc.paths['/api/messages/stream'].get;
+    expect(stream.description).toContain(`every ${DEFAULT_HEARTBEAT_MS / 1000} s`);
+    expect(Object.keys(stream.responses)).toEqual(expect.arrayContaining(['400', '426']));
+
+    // No limit is written as a literal that could drift: every number said in a description
+    // is one of the constants.
+    const said = [...text.matchAll(/(?:at most|up to|every|over) (\d+)/g)].map((m) => Number(m[1]));
+    const constants = [
+      MAX_NAME_LENGTH,
+      MAX_CONTENT_LENGTH,
+      MAX_LIST_LIMIT,
+      MAX_MARK_READ_IDS,
+      BODY_LIMIT / 1024,
+      DEFAULT_HEARTBEAT_MS / 1000,
+    ];
+    expect(said.length).toBeGreaterThan(0);
+    for (const n of said) expect(constants, `${n} in a description`).toContain(n);
+  });
+
   it('is OpenAPI 3 generated from the route schemas', async () => {
     const res = await request(`${server.url}/api/openapi.json`);
     expect(res.statusCode).toBe(200);

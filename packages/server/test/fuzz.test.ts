@@ -1,8 +1,10 @@
 // Hostile input, generated: fast-check properties over the send body, the list query string and
 // the headers through `app.inject`, and raw bytes (invalid UTF-8, malformed HTTP) over a real
-// socket to the same app listening on 127.0.0.1. Whatever comes in: no answer >= 500, the server
-// keeps answering, a rejected request writes no row, and an accepted one is stored exactly once.
-import { connect } from 'node:net';
+// socket to the same app listening on 127.0.0.1. Then one property per class of defect found by
+// hand: instants with offsets in every spelling, deep nesting on every JSON route, upgrade headers
+// on every route (real sockets, checked for leaks), pipelined requests, bad %-escapes in paths and
+// in query strings. Whatever comes in: no answer >= 500, no socket left open, the server keeps
+// answering, a rejected request writes no row, and an accepted one is stored exactly once.
 import {
   LIST_PARAMETERS,
   type Message,
@@ -12,14 +14,30 @@ import {
 } from '@messenger/core';
 import fc from 'fast-check';
 import type { FastifyInstance } from 'fastify';
-import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../src/index.js';
+import { rawExchange } from './helpers/raw-http.js';
 
 const SEND = '/api/messages/send/';
 const LIST = '/api/messages/';
-/** Runs per property; four properties, 1600 cases in all. */
-const RUNS = { body: 600, query: 450, headers: 250, raw: 300 };
+/** Runs per property; ten properties, 2630 cases in all. */
+const RUNS = {
+  body: 600,
+  query: 450,
+  headers: 250,
+  raw: 300,
+  instants: 300,
+  nesting: 80,
+  upgrade: 150,
+  pipelined: 100,
+  paths: 200,
+  escapes: 200,
+};
+const READ = '/api/messages/read/';
+const STREAM = '/api/messages/stream';
+const UPGRADE_HEADERS =
+  'Connection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\n' +
+  'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n';
 const seed = Number(process.env.FUZZ_SEED ?? Date.now() % 2 ** 31);
 
 /** What the run saw; printed at the end, whatever happened. */
@@ -33,6 +51,8 @@ const stats = {
   duplicated: 0,
   /** Raw requests the server closed without an answer (it may, for garbage). */
   closedWithoutAnswer: 0,
+  /** Connections still open on the server after their client was done with them. */
+  leakedSockets: 0,
   statuses: {} as Record<string, number>,
 };
 const violations: string[] = [];
@@ -220,7 +240,8 @@ describe('hostile input', () => {
   afterAll(async () => {
     console.log(
       `fuzz: ${stats.cases} cases, ${stats.fiveHundreds} responses >= 500, ` +
-        `${stats.rejectedWrites} rows written by rejected requests, ${stats.lost} lost, ${stats.duplicated} duplicated ` +
+        `${stats.rejectedWrites} rows written by rejected requests, ${stats.lost} lost, ${stats.duplicated} duplicated, ` +
+        `${stats.leakedSockets} sockets left open ` +
         `(${stats.accepted} sends accepted, ${stats.replays} replayed, ${stats.closedWithoutAnswer} raw requests closed unanswered; ` +
         `statuses ${JSON.stringify(stats.statuses)}; seed ${seed})`,
     );
@@ -660,8 +681,8 @@ describe('hostile input', () => {
           malformed,
         ),
         async ({ raw, complete }) => {
-          const answer = await exchange(port, raw);
-          const text = answer.bytes.toString('latin1');
+          const answer = await rawExchange(port, raw, { timeoutMs: EXCHANGE_TIMEOUT_MS });
+          const text = answer.text;
           const statuses = [...text.matchAll(/HTTP\/1\.[01] (\d{3}) /g)].map((m) => Number(m[1]));
           if (statuses.length === 0) stats.closedWithoutAnswer++;
           const what = `raw ${JSON.stringify(raw.toString('latin1').slice(0, 200))}`;
@@ -676,7 +697,7 @@ describe('hostile input', () => {
                 : text;
             ok = (await book(what, status, body, replayed)) && ok;
           }
-          if (answer.timedOut && complete) {
+          if (answer.bytes.length === 0 && !answer.closedByServer && complete) {
             violations.push(`${what}: no answer and no close within ${EXCHANGE_TIMEOUT_MS} ms`);
             return false;
           }
@@ -685,9 +706,448 @@ describe('hostile input', () => {
       ),
       params(RUNS.raw),
     );
-    const health = await request(`http://127.0.0.1:${port}/healthz`);
-    expect(health.statusCode).toBe(200);
-    await health.body.dump();
+    const health = await rawExchange(
+      port,
+      'GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n',
+    );
+    expect(health.responses.map((r) => r.status)).toEqual([200]);
+  }, 40_000);
+
+  /** Waits until the server holds no connection; books a leak when it still does after `ms`. */
+  async function noSocketLeft(what: string, ms = 2_000): Promise<boolean> {
+    const count = () =>
+      new Promise<number>((resolve) => app.server.getConnections((_err, n) => resolve(n ?? 0)));
+    const deadline = Date.now() + ms;
+    let n = await count();
+    while (n > 0 && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 10));
+      n = await count();
+    }
+    if (n === 0) return true;
+    stats.leakedSockets++;
+    violations.push(`${what}: ${n} connection(s) still open on the server`);
+    return false;
+  }
+
+  /** Statuses of every answer in what a raw exchange got back, in order (HEAD answers have no body). */
+  const statusesOf = (text: string) =>
+    [...text.matchAll(/HTTP\/1\.[01] (\d{3}) /g)].map((m) => Number(m[1]));
+
+  it('since and until: instants in every spelling, offsets up to ±23:59', async () => {
+    const two = (n: number) => String(n).padStart(2, '0');
+    const instant = fc.record({
+      year: fc.oneof(fc.integer({ min: 1970, max: 2100 }), fc.integer({ min: 1, max: 9999 })),
+      month: fc.integer({ min: 1, max: 12 }),
+      day: fc.integer({ min: 1, max: 31 }),
+      hour: fc.integer({ min: 0, max: 23 }),
+      minute: fc.integer({ min: 0, max: 59 }),
+      second: fc.integer({ min: 0, max: 59 }),
+      fraction: fc.option(fc.stringMatching(/^\d{1,9}$/), { nil: undefined }),
+      precision: fc.constantFrom('date', 'minute', 'second'),
+      separator: fc.constantFrom('T', 't', ' '),
+      offset: fc.oneof(
+        fc.constantFrom('', 'Z', 'z'),
+        fc
+          .record({
+            sign: fc.constantFrom('+', '-'),
+            hours: fc.integer({ min: 0, max: 23 }),
+            minutes: fc.integer({ min: 0, max: 59 }),
+            form: fc.constantFrom('hh:mm', 'hhmm', 'hh'),
+          })
+          .map(({ sign, hours, minutes, form }) =>
+            form === 'hh'
+              ? `${sign}${two(hours)}`
+              : `${sign}${two(hours)}${form === 'hh:mm' ? ':' : ''}${two(minutes)}`,
+          ),
+      ),
+      pad: fc.constantFrom(['', ''], [' ', ''], ['', ' '], ['\t', ' ']),
+      field: fc.constantFrom('since', 'until'),
+      // A raw `+` in a query string is a space: the offset then reads as garbage (a 400).
+      rawPlus: fc.boolean(),
+    });
+    await fc.assert(
+      fc.asyncProperty(instant, async (i) => {
+        const date = `${String(i.year).padStart(4, '0')}-${two(i.month)}-${two(i.day)}`;
+        const time =
+          i.precision === 'date'
+            ? ''
+            : `${i.separator}${two(i.hour)}:${two(i.minute)}${
+                i.precision === 'second'
+                  ? `:${two(i.second)}${i.fraction === undefined ? '' : `.${i.fraction}`}`
+                  : ''
+              }${i.offset}`;
+        const text = `${i.pad[0]}${date}${time}${i.pad[1]}`;
+        const encoded = i.rawPlus
+          ? encodeURIComponent(text).replace(/%2B/g, '+')
+          : encodeURIComponent(text);
+        const res = await app.inject({ url: `${LIST}?${i.field}=${encoded}&limit=1` });
+        const what = `GET ?${i.field}=${encoded}`;
+        if (!(await book(what, res.statusCode, res.body, false))) return false;
+        if (res.statusCode !== 200 && (res.statusCode !== 400 || !isErrorShape(res.body))) {
+          violations.push(`${what}: ${res.statusCode} ${res.body.slice(0, 200)}`);
+          return false;
+        }
+        // A real date, an offset PostgreSQL takes (at most 15:59), spelled as sent: listed.
+        const [, oh = '0', om = '0'] = /[+-](\d{2}):?(\d{2})?$/.exec(i.offset) ?? [];
+        // (Years before 100 are left out: core refuses them today, with a 400.)
+        const realDate =
+          i.year >= 100 && new Date(Date.UTC(i.year, i.month - 1, i.day)).getUTCDate() === i.day;
+        const plusLost = i.rawPlus && i.offset.startsWith('+') && i.precision !== 'date';
+        // An hour-only offset (`+07`, ISO 8601 but not RFC 3339) is only held to "no 5xx".
+        const hourOnly = /[+-]\d{2}$/.test(i.offset);
+        const minutes = Number(oh) * 60 + Number(om);
+        if (realDate && !plusLost && !hourOnly && minutes <= 15 * 60 + 59) {
+          if (res.statusCode !== 200) {
+            violations.push(`${what}: a valid instant answered ${res.statusCode} ${res.body}`);
+            return false;
+          }
+        }
+        return true;
+      }),
+      params(RUNS.instants),
+    );
+  }, 40_000);
+
+  it('deep nesting on every route that takes JSON, in every field', async () => {
+    const nested = fc
+      .tuple(fc.integer({ min: 1, max: 8_000 }), fc.constantFrom('arrays', 'objects', 'mixed'))
+      .map(([depth, kind]) => {
+        if (kind === 'arrays') return `${'['.repeat(depth)}${']'.repeat(depth)}`;
+        if (kind === 'objects') return `${'{"a":'.repeat(depth)}1${'}'.repeat(depth)}`;
+        const half = Math.ceil(depth / 2);
+        return `${'[{"a":'.repeat(half)}1${'}]'.repeat(half)}`;
+      });
+    const target = fc.constantFrom(
+      { url: SEND, field: 'sender', rest: { recipient: 'alice', message_content: 'hi' } },
+      { url: SEND, field: 'recipient', rest: { sender: 'bob', message_content: 'hi' } },
+      { url: SEND, field: 'message_content', rest: { sender: 'bob', recipient: 'alice' } },
+      { url: READ, field: 'ids', rest: {} },
+      { url: READ, field: 'up_to', rest: { recipient: 'alice' } },
+      { url: READ, field: 'recipient', rest: {} },
+      { url: SEND, field: '', rest: {} },
+      { url: READ, field: '', rest: {} },
+    );
+    await fc.assert(
+      fc.asyncProperty(target, nested, async (t, value) => {
+        // An empty field name: the whole body is the nested value.
+        const prefix = JSON.stringify(t.rest).slice(0, -1);
+        const payload =
+          t.field === ''
+            ? value
+            : `${prefix}${prefix.length > 1 ? ',' : ''}${JSON.stringify(t.field)}:${value}}`;
+        const res = await app.inject({
+          method: 'POST',
+          url: t.url,
+          headers: { 'content-type': 'application/json' },
+          payload,
+        });
+        const what = `POST ${t.url} ${t.field || 'body'} nested ${value.length} bytes`;
+        if (!(await book(what, res.statusCode, res.body, false))) return false;
+        if (![400, 413].includes(res.statusCode) || !isErrorShape(res.body)) {
+          violations.push(`${what}: ${res.statusCode} ${res.body.slice(0, 200)}`);
+          return false;
+        }
+        return true;
+      }),
+      params(RUNS.nesting),
+    );
+  }, 40_000);
+
+  it('WebSocket upgrade headers on every route: an answer, then the connection closes', async () => {
+    const target = fc.constantFrom(
+      'GET /healthz',
+      'GET /readyz',
+      'GET /api/docs',
+      'GET /api/openapi.json',
+      `GET ${LIST}?recipient=alice`,
+      `GET ${LIST}?sender=%FF`,
+      `GET ${LIST}?sender=bob?recipient=alice`,
+      `POST ${SEND}`,
+      `POST ${READ}`,
+      `PUT ${SEND}`,
+      `DELETE ${LIST}`,
+      'GET /nope',
+      'GET /api/messages/%zz',
+      'HEAD /healthz',
+      `GET ${STREAM}?recipient=alice`,
+      `GET ${STREAM}?recipient=alice&after=1`,
+      `GET ${STREAM}?recipient=x?after=1`,
+      `GET ${STREAM}?recipient=%C0%AF`,
+      `GET ${STREAM}?recipient=`,
+      `GET ${STREAM}?recipient=a&nope=1`,
+      `POST ${STREAM}?recipient=alice`,
+      `HEAD ${STREAM}?recipient=alice`,
+    );
+    const upgrade = fc.constantFrom(
+      UPGRADE_HEADERS,
+      'Connection: Upgrade\r\nUpgrade: websocket\r\n',
+      'Connection: keep-alive, Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: x\r\n',
+      'Connection: Upgrade\r\nUpgrade: h2c\r\n',
+      'Connection: Upgrade, HTTP2-Settings\r\nUpgrade: h2c\r\nHTTP2-Settings: AAMAAABkAAQCAAAAAAIAAAAA\r\n',
+    );
+    const body = fc.option(
+      fc.oneof(
+        validSend.map((o) => JSON.stringify(o)),
+        fc.constant('{"ids":[1]}'),
+        fc.string({ maxLength: 40 }),
+      ),
+      { nil: undefined },
+    );
+    await fc.assert(
+      fc.asyncProperty(target, upgrade, body, async (line, headers, payload) => {
+        const length =
+          payload === undefined
+            ? ''
+            : `Content-Type: application/json\r\nContent-Length: ${Buffer.byteLength(payload)}\r\n`;
+        const raw = `${line} HTTP/1.1\r\nHost: 127.0.0.1\r\n${headers}${length}\r\n${payload ?? ''}`;
+        const what = `upgrade ${JSON.stringify(raw.slice(0, 200))}`;
+        const answer = await rawExchange(port, raw, {
+          timeoutMs: EXCHANGE_TIMEOUT_MS,
+          idleMs: 100,
+        });
+        const statuses = statusesOf(answer.text);
+        let ok = true;
+        if (statuses.length !== 1) {
+          violations.push(
+            `${what}: answers ${JSON.stringify(statuses)} ${answer.text.slice(0, 200)}`,
+          );
+          ok = false;
+        }
+        const status = statuses[0] ?? 0;
+        if (status !== 101) {
+          ok = (await book(what, status, answer.text, false)) && ok;
+          if (!answer.closedByServer) {
+            violations.push(`${what}: answered ${status} but kept the connection open`);
+            ok = false;
+          }
+        }
+        return (await noSocketLeft(what)) && ok;
+      }),
+      params(RUNS.upgrade),
+    );
+  }, 40_000);
+
+  it('pipelined requests: every answer in order, the stored ones once, then the 400 of bad bytes', async () => {
+    const valid = fc.oneof(
+      validSend.map((o) => ({ kind: 'send' as const, body: JSON.stringify(o) })),
+      fc.constant({ kind: 'list' as const, body: '' }),
+      fc.constant({ kind: 'health' as const, body: '' }),
+      fc.constant({ kind: 'read' as const, body: '{"ids":[1]}' }),
+    );
+    const tail = fc.option(
+      fc.constantFrom(
+        'GARBAGE\r\n\r\n',
+        'GET /healthz HTTP/1.1\nHost: x\n\n',
+        `GET /healthz HTTP/1.1\r\nHost: x\r\nX: ${'a'.repeat(20_000)}\r\n\r\n`,
+        `POST ${SEND} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n{}\r\n0\r\n\r\n`,
+        `POST ${SEND} HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\nx`,
+        'GET /healthz HTTP/1.1\r\nHost: x\r\nX: a\u0000b\r\n\r\n',
+      ),
+      { nil: undefined },
+    );
+    const frame = (r: { kind: string; body: string }, last: boolean) => {
+      const close = last ? 'Connection: close\r\n' : '';
+      if (r.kind === 'list') return `GET ${LIST}?limit=1 HTTP/1.1\r\nHost: x\r\n${close}\r\n`;
+      if (r.kind === 'health') return `GET /healthz HTTP/1.1\r\nHost: x\r\n${close}\r\n`;
+      const url = r.kind === 'send' ? SEND : READ;
+      return `POST ${url} HTTP/1.1\r\nHost: x\r\n${close}Content-Type: application/json\r\nContent-Length: ${Buffer.byteLength(r.body)}\r\n\r\n${r.body}`;
+    };
+    await fc.assert(
+      fc.asyncProperty(fc.array(valid, { minLength: 1, maxLength: 4 }), tail, async (reqs, bad) => {
+        const raw =
+          reqs.map((r, i) => frame(r, bad === undefined && i === reqs.length - 1)).join('') +
+          (bad ?? '');
+        const what = `pipelined ${reqs.map((r) => r.kind).join(', ')}${bad ? ' + bad bytes' : ''}`;
+        const answer = await rawExchange(port, raw, { timeoutMs: EXCHANGE_TIMEOUT_MS });
+        const statuses = statusesOf(answer.text);
+        const expected = reqs.map((r) => (r.kind === 'send' ? 201 : 200));
+        stats.cases++;
+        for (const st of statuses) stats.statuses[st] = (stats.statuses[st] ?? 0) + 1;
+        const got = statuses.slice(0, reqs.length);
+        let ok = true;
+        if (JSON.stringify(got) !== JSON.stringify(expected)) {
+          violations.push(
+            `${what}: answered ${JSON.stringify(statuses)}, expected ${JSON.stringify(expected)} first`,
+          );
+          ok = false;
+        }
+        if (
+          bad !== undefined &&
+          !(
+            statuses.length === reqs.length + 1 &&
+            (statuses.at(-1) ?? 0) >= 400 &&
+            (statuses.at(-1) ?? 500) < 500
+          )
+        ) {
+          violations.push(
+            `${what}: the bad bytes got ${JSON.stringify(statuses.slice(reqs.length))}`,
+          );
+          ok = false;
+        }
+        if (statuses.some((st) => st >= 500)) stats.fiveHundreds++;
+        // Exactly the acknowledged sends were stored, each once.
+        const ids = answer.responses
+          .filter((r) => r.status === 201)
+          .map((r) => (JSON.parse(r.body) as Message).id);
+        const fresh = (await messenger.list({ limit: 1000 })).messages.filter((m) => m.id > newest);
+        for (const m of fresh)
+          acked.set(m.id, {
+            sender: m.sender,
+            recipient: m.recipient,
+            message_content: m.message_content,
+          });
+        stats.accepted += ids.length;
+        newest = Math.max(newest, ...fresh.map((m) => m.id));
+        if (
+          JSON.stringify(fresh.map((m) => m.id).sort((a, b) => a - b)) !==
+          JSON.stringify(ids.sort((a, b) => a - b))
+        ) {
+          violations.push(
+            `${what}: acknowledged ${JSON.stringify(ids)}, stored ${JSON.stringify(fresh.map((m) => m.id))}`,
+          );
+          ok = false;
+        }
+        if (!answer.closedByServer) {
+          violations.push(`${what}: the connection stayed open`);
+          ok = false;
+        }
+        return (await noSocketLeft(what)) && ok;
+      }),
+      params(RUNS.pipelined),
+    );
+  }, 40_000);
+
+  it('paths with bad %-escapes: a 400 in the API shape, never the framework own', async () => {
+    const badEscape = fc.oneof(
+      fc.constantFrom(
+        '%',
+        '%z',
+        '%zz',
+        '%G0',
+        '%C0%AF',
+        '%E0%80%80',
+        '%ED%A0%80',
+        '%F8%88%80%80%80',
+        '%FF',
+        '%C3',
+        '%25',
+        '%2F',
+        '%3F',
+        '%20',
+      ),
+      fc
+        .uint8Array({ minLength: 1, maxLength: 4 })
+        .map((b) => [...b].map((x) => `%${x.toString(16).padStart(2, '0')}`).join('')),
+    );
+    await fc.assert(
+      fc.asyncProperty(
+        fc.constantFrom('/', '/api/', LIST, SEND, READ, `${STREAM}/`, '/healthz/'),
+        fc.array(fc.oneof(badEscape, fc.constantFrom('a', 'messages', '.', '..')), {
+          minLength: 1,
+          maxLength: 3,
+        }),
+        fc.constantFrom('GET', 'POST', 'DELETE'),
+        fc.constantFrom('', '?recipient=alice', '?sender=%FF'),
+        async (prefix, parts, method, query) => {
+          const url = `${prefix}${parts.join('')}${query}`;
+          const res = await app.inject({ method, url });
+          const what = `${method} ${url}`;
+          if (!(await book(what, res.statusCode, res.body, false))) return false;
+          let decodes = true;
+          try {
+            decodeURIComponent(`${prefix}${parts.join('')}`);
+          } catch {
+            decodes = false;
+          }
+          if (res.statusCode >= 400 && !isErrorShape(res.body)) {
+            violations.push(
+              `${what}: ${res.statusCode} not in the API's shape: ${res.body.slice(0, 200)}`,
+            );
+            return false;
+          }
+          if (res.body.includes('FST_')) {
+            violations.push(`${what}: the framework's own error: ${res.body.slice(0, 200)}`);
+            return false;
+          }
+          if (!decodes && res.statusCode !== 400) {
+            violations.push(`${what}: a path that is not URL encoding answered ${res.statusCode}`);
+            return false;
+          }
+          return true;
+        },
+      ),
+      params(RUNS.paths),
+    );
+  }, 40_000);
+
+  it('query strings with bad %-escapes: a 400 naming the parameter, on listing and stream alike', async () => {
+    const utf8 = fc
+      .string({ unit: 'grapheme', minLength: 1, maxLength: 4 })
+      .map((t) => encodeURIComponent(t));
+    const bytes = fc
+      .uint8Array({ minLength: 1, maxLength: 6 })
+      .map((b) => [...b].map((x) => `%${x.toString(16).padStart(2, '0')}`).join(''));
+    const broken = fc.constantFrom(
+      '%',
+      '%z',
+      '%zz',
+      '%4',
+      '%C0%AF',
+      '%ED%A0%80',
+      '%FF%FE',
+      '100%',
+      'a%2',
+    );
+    const value = fc
+      .array(fc.oneof(utf8, bytes, broken, fc.constantFrom('bob', '+', '%2B')), {
+        minLength: 1,
+        maxLength: 3,
+      })
+      .map((v) => v.join(''));
+    await fc.assert(
+      fc.asyncProperty(
+        fc.constantFrom('sender', 'recipient', 'cursor'),
+        value,
+        fc.boolean(),
+        async (name, v, stream) => {
+          let decodes = true;
+          try {
+            decodeURIComponent(v.replace(/\+/g, ' '));
+          } catch {
+            decodes = false;
+          }
+          const what = `${stream ? 'stream' : 'list'} ?${name}=${v}`;
+          if (!stream) {
+            const res = await app.inject({ url: `${LIST}?${name}=${v}` });
+            if (!(await book(what, res.statusCode, res.body, false))) return false;
+            const fields =
+              (res.json() as { error?: { fields?: Record<string, unknown> } }).error?.fields ?? {};
+            if (!decodes && (res.statusCode !== 400 || !(name in fields))) {
+              violations.push(`${what}: ${res.statusCode} ${res.body.slice(0, 200)}`);
+              return false;
+            }
+            return true;
+          }
+          const query =
+            name === 'recipient'
+              ? `recipient=${v}`
+              : `recipient=alice&${name === 'cursor' ? 'after' : name}=${v}`;
+          const answer = await rawExchange(
+            port,
+            `GET ${STREAM}?${query} HTTP/1.1\r\nHost: x\r\n${UPGRADE_HEADERS}\r\n`,
+            { timeoutMs: EXCHANGE_TIMEOUT_MS, idleMs: 100 },
+          );
+          const status = statusesOf(answer.text)[0] ?? 0;
+          let ok = status === 101 || (await book(what, status, answer.text, false));
+          if (!decodes && status !== 400) {
+            violations.push(`${what}: answered ${status}, not 400 before the upgrade`);
+            ok = false;
+          }
+          return (await noSocketLeft(what)) && ok;
+        },
+      ),
+      params(RUNS.escapes),
+    );
   }, 40_000);
 
   it('answered everything below 500, wrote nothing for a rejection, lost and doubled nothing', async () => {
@@ -710,42 +1170,18 @@ describe('hostile input', () => {
     }
     stats.duplicated += [...stored.keys()].filter((id) => !acked.has(id)).length;
     expect(violations.slice(0, 10)).toEqual([]);
-    expect(stats.cases).toBeGreaterThanOrEqual(1500);
-    expect(stats).toMatchObject({ fiveHundreds: 0, rejectedWrites: 0, lost: 0, duplicated: 0 });
+    expect(stats.cases).toBeGreaterThanOrEqual(2400);
+    expect(stats).toMatchObject({
+      fiveHundreds: 0,
+      rejectedWrites: 0,
+      lost: 0,
+      duplicated: 0,
+      leakedSockets: 0,
+    });
+    expect(await noSocketLeft('the whole run', 3_000)).toBe(true);
     expect(stats.accepted).toBeGreaterThan(50);
     expect((await app.inject({ url: '/healthz' })).statusCode).toBe(200);
   }, 60_000);
 });
 
 const EXCHANGE_TIMEOUT_MS = 5_000;
-
-/**
- * Writes `raw` on a fresh connection; resolves with what came back once the server closes it, or
- * 300 ms after its last bytes (a kept-alive connection), or after EXCHANGE_TIMEOUT_MS with
- * nothing (`timedOut`).
- */
-function exchange(port: number, raw: Buffer): Promise<{ bytes: Buffer; timedOut: boolean }> {
-  return new Promise((resolve) => {
-    const socket = connect({ port, host: '127.0.0.1' });
-    const chunks: Buffer[] = [];
-    let done = false;
-    let settle: NodeJS.Timeout | undefined;
-    const finish = (timedOut: boolean) => {
-      if (done) return;
-      done = true;
-      clearTimeout(timer);
-      clearTimeout(settle);
-      socket.destroy();
-      resolve({ bytes: Buffer.concat(chunks), timedOut });
-    };
-    const timer = setTimeout(() => finish(chunks.length === 0), EXCHANGE_TIMEOUT_MS);
-    socket.on('data', (c: Buffer) => {
-      chunks.push(c);
-      clearTimeout(settle);
-      settle = setTimeout(() => finish(false), 300);
-    });
-    socket.on('error', () => finish(false));
-    socket.on('close', () => finish(false));
-    socket.write(raw);
-  });
-}

@@ -14,7 +14,7 @@ import {
 } from '@messenger/testing';
 import { Agent, request } from 'undici';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { rawRequest, tryConnect } from './helpers/raw-http.js';
+import { rawExchange, rawRequest, tryConnect } from './helpers/raw-http.js';
 
 // The real `messenger-server` bin in its own process, as a container runs it.
 const BIN = fileURLToPath(new URL('../bin/messenger-server.js', import.meta.url));
@@ -251,6 +251,29 @@ describe.each(['SIGTERM', 'SIGINT'] as const)('messenger-server on %s', (signal)
       [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 14, 16, 18].map((i) => `in flight ${i}`).sort(),
     );
     expect((await again.server.stop('SIGTERM', 8000)).code).toBe(0);
+  });
+});
+
+describe('messenger-server after requests with WebSocket upgrade headers', () => {
+  it('leaves no connection open, and exits at once on SIGTERM', async () => {
+    const { server, port } = await startBin();
+    const upgrade =
+      'Connection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\n' +
+      'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n';
+    for (const path of ['/healthz', '/api/messages/', '/nope']) {
+      const r = await rawExchange(port, `GET ${path} HTTP/1.1\r\nHost: x\r\n${upgrade}\r\n`);
+      expect(
+        r.responses.map((x) => x.status),
+        path,
+      ).toEqual([path === '/nope' ? 404 : 200]);
+      expect(r.closedByServer, path).toBe(true);
+    }
+    const signalled = Date.now();
+    server.child.kill('SIGTERM');
+    const { code } = await exitOf(server, 8000);
+    expect(code, server.output()).toBe(0);
+    expect(Date.now() - signalled).toBeLessThan(3000);
+    expect(server.stdout()).not.toContain('did not finish in time');
   });
 });
 

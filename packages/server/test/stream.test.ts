@@ -1,7 +1,7 @@
 import { connect } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { type Message, type Messenger, openMessenger } from '@messenger/core';
-import { backends, freshPostgresSchema, type PostgresSchema } from '@messenger/testing';
+import { backends, freePort, freshPostgresSchema, type PostgresSchema } from '@messenger/testing';
 import type { FastifyInstance } from 'fastify';
 import { request, WebSocket } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -11,7 +11,15 @@ type Event =
   | { type: 'ready' }
   | { type: 'message'; message: Message; cursor: string }
   | { type: 'read'; sender: string; recipient: string; ids: number[]; read_at: string }
-  | { type: 'error'; error: { code: string; message: string } };
+  | {
+      type: 'error';
+      error: {
+        code: string;
+        message: string;
+        fields?: Record<string, string[]>;
+        request_id?: string;
+      };
+    };
 
 /** A WebSocket client that records events and closes. */
 async function watch(base: string, query: string) {
@@ -69,6 +77,47 @@ function rawHandshake(base: string, path: string, opts: { keepOpen?: boolean } =
     });
   });
 }
+
+describe('live stream on a database that cannot be reached', () => {
+  let app: FastifyInstance;
+  let base: string;
+  let port: number;
+
+  beforeAll(async () => {
+    // Nothing listens on that port: opening is lazy, the first query fails.
+    port = await freePort();
+    const messenger = await openMessenger({
+      databaseUrl: `postgres://postgres@127.0.0.1:${port}/nowhere`,
+      migrate: false,
+    });
+    app = await buildApp({ messenger });
+    base = await app.listen({ port: 0, host: '127.0.0.1' });
+  });
+  afterAll(async () => {
+    await app?.close();
+  });
+
+  it('sends the same unavailable answer as HTTP, without where the database is, and closes with 1013', async () => {
+    const w = await watch(base, 'recipient=alice');
+    await w.until(() => w.closed() !== undefined, 'close');
+    const http = await request(`${base}/api/messages/?recipient=alice`);
+    expect(http.statusCode).toBe(503);
+    const httpError = ((await http.body.json()) as { error: { code: string; message: string } })
+      .error;
+    expect(w.events).toEqual([
+      {
+        type: 'error',
+        error: {
+          code: 'unavailable',
+          message: httpError.message,
+          request_id: expect.any(String),
+        },
+      },
+    ]);
+    expect(JSON.stringify(w.events)).not.toMatch(new RegExp(`127\\.0\\.0\\.1|${port}|nowhere`));
+    expect(w.closed()?.code).toBe(1013);
+  });
+});
 
 describe.each(backends())('live stream over WebSocket on $name', ({ name }) => {
   let messenger: Messenger;
@@ -131,18 +180,48 @@ describe.each(backends())('live stream over WebSocket on $name', ({ name }) => {
   });
 
   it('answers bad stream requests with 400 before upgrading, and unknown ids with an error event', async () => {
-    for (const q of ['', 'recipient=', 'recipient=a&nope=1', 'recipient=a&after=%%%']) {
+    for (const [q, field] of [
+      ['', 'recipient'],
+      ['recipient=', 'recipient'],
+      ['recipient=a&nope=1', 'nope'],
+      ['recipient=a&after=%%%', 'after'],
+      // The same strict query decoding and ?-joined check as the listing.
+      ['recipient=x?after=1', 'recipient'],
+      ['recipient=%FF', 'recipient'],
+      ['recipient=a&sender=b%zz', 'sender'],
+    ]) {
       const r = await rawHandshake(base, `/api/messages/stream?${q}`);
       expect(r.head, q).toMatch(/^HTTP\/1\.1 400 /);
-      expect(r.body, q).toContain('"code":"validation_failed"');
+      const error = (JSON.parse(r.body) as { error: { code: string; fields: object } }).error;
+      expect(error.code, q).toBe('validation_failed');
+      expect(Object.keys(error.fields), q).toEqual([field]);
     }
     const w = await watch(base, 'recipient=a&after=987654321');
     await w.until(() => w.closed() !== undefined, 'close');
-    expect(w.events[0]).toMatchObject({
-      type: 'error',
-      error: { code: 'validation_failed', message: 'after: no message with id 987654321' },
-    });
+    // The error frame is the HTTP error body: code, message, fields, request id.
+    expect(w.events).toEqual([
+      {
+        type: 'error',
+        error: {
+          code: 'validation_failed',
+          message: 'after: no message with id 987654321',
+          fields: { after: ['no message with id 987654321'] },
+          request_id: expect.stringMatching(/^[0-9a-f-]{36}$/),
+        },
+      },
+    ]);
     expect(w.closed()?.code).toBe(1008);
+  });
+
+  it('answers a plain GET of the stream with 426 and Upgrade: websocket, in the error shape', async () => {
+    for (const q of ['recipient=alice', '', 'recipient=%FF']) {
+      const r = await request(`${base}/api/messages/stream?${q}`);
+      expect(r.statusCode, q).toBe(426);
+      expect(r.headers.upgrade).toBe('websocket');
+      expect(((await r.body.json()) as { error: { code: string } }).error.code).toBe(
+        'upgrade_required',
+      );
+    }
   });
 
   it('closes a client that stops answering pings, keeps one that answers', async () => {

@@ -13,7 +13,12 @@ import type {
 import type { Agent, Dispatcher } from 'undici';
 import type { ApiSettings } from '../config.js';
 import { RemoteError, UsageError } from '../errors.js';
-import { errorFromFailure, errorFromReply, type TransportFailure } from './http-errors.js';
+import {
+  errorFromFailure,
+  errorFromReply,
+  parseJson,
+  type TransportFailure,
+} from './http-errors.js';
 import {
   backoffDelay,
   mayRetryFailure,
@@ -284,14 +289,6 @@ function nextCursorOf(headers: Reply['headers']): string | null {
     return new URL(next, 'http://x/').searchParams.get('cursor');
   } catch {
     return null;
-  }
-}
-
-function parseJson(text: string): unknown {
-  try {
-    return JSON.parse(text);
-  } catch {
-    return undefined;
   }
 }
 

@@ -20,7 +20,8 @@ export interface TransportFailure {
   readonly timedOut: boolean;
 }
 
-interface ErrorBody {
+/** The `error` member of the API's error body, and of a stream's error frame. */
+export interface ApiError {
   readonly code: string;
   readonly message: string;
   readonly fields: unknown;
@@ -29,25 +30,37 @@ interface ErrorBody {
 
 /**
  * Turns the API's error answer back into the error the direct transport would have
- * thrown (core's `ValidationError`, `UnavailableError`, …), so that the printed line
- * and exit code do not depend on the transport. Codes core does not have become a
- * {@link RemoteError} with the server's code and message. Core is loaded here, on the
- * error path only, to keep it out of a successful call's start-up time.
+ * thrown (see {@link errorFromApiError}). An answer that is not the API's error body
+ * (a proxy's HTML page, a redirect) is an `http_error` naming the status.
  */
 export async function errorFromReply(reply: FailedReply, where: string): Promise<Error> {
-  const body = readErrorBody(reply.text);
-  if (body === undefined) {
-    const reason = STATUS_CODES[reply.status] ?? 'unknown status';
-    const what =
-      reply.location !== undefined
-        ? `redirect to ${oneLine(reply.location)}`
-        : `${reply.contentType === undefined ? 'no content type' : oneLine(reply.contentType)}, not a messenger API error`;
-    return new RemoteError(
-      'http_error',
-      `HTTP ${reply.status} ${reason} from ${where} (${what})`,
-      reply.status,
-    );
-  }
+  const body = readApiError(parseJson(reply.text));
+  if (body !== undefined) return errorFromApiError(body, reply.status);
+  const reason = STATUS_CODES[reply.status] ?? 'unknown status';
+  const what =
+    reply.location !== undefined
+      ? `redirect to ${oneLine(reply.location)}`
+      : `${reply.contentType === undefined ? 'no content type' : oneLine(reply.contentType)}, not a messenger API error`;
+  return new RemoteError(
+    'http_error',
+    `HTTP ${reply.status} ${reason} from ${where} (${what})`,
+    reply.status,
+  );
+}
+
+/**
+ * The one mapping from a server's error back to the error the direct transport would
+ * have thrown, by `code` and `fields`, for an HTTP answer and a stream's error frame
+ * alike (`status` is undefined for a frame): core's codes become core's errors
+ * (`ValidationError`, `UnavailableError`, …), so that the printed line and exit code do
+ * not depend on the transport; other codes a {@link RemoteError} with the server's code
+ * and message. Core is loaded here, on the error path only, to keep it out of a
+ * successful call's start-up time.
+ */
+export async function errorFromApiError(
+  body: ApiError,
+  status: number | undefined,
+): Promise<Error> {
   const core = await import('@messenger/core');
   const message = oneLine(body.message);
   switch (body.code) {
@@ -66,11 +79,26 @@ export async function errorFromReply(reply: FailedReply, where: string): Promise
       return new core.DatabaseLockedError(message, undefined);
   }
   // The request id lets an operator find the server's log line of an internal error.
+  const serverFault = status === undefined ? body.code === 'internal' : status >= 500;
   const id =
-    reply.status >= 500 && typeof body.requestId === 'string' && body.requestId !== ''
+    serverFault && typeof body.requestId === 'string' && body.requestId !== ''
       ? ` (request id ${oneLine(body.requestId)})`
       : '';
-  return new RemoteError(oneLine(body.code), `${message}${id}`, reply.status);
+  return new RemoteError(oneLine(body.code), `${message}${id}`, status);
+}
+
+/** The `error` of `{"error": {"code", "message", …}}`, or undefined when `value` is not that. */
+export function readApiError(value: unknown): ApiError | undefined {
+  const error = isRecord(value) ? value.error : undefined;
+  if (!isRecord(error) || typeof error.code !== 'string' || typeof error.message !== 'string') {
+    return undefined;
+  }
+  return {
+    code: error.code,
+    message: error.message,
+    fields: error.fields,
+    requestId: error.request_id,
+  };
 }
 
 /**
@@ -119,23 +147,13 @@ function reasonOf(failure: TransportFailure, connectTimeoutMs: number): string {
   }
 }
 
-function readErrorBody(text: string): ErrorBody | undefined {
-  let value: unknown;
+/** The JSON value of `text`, or undefined when it is not JSON. */
+export function parseJson(text: string): unknown {
   try {
-    value = JSON.parse(text);
+    return JSON.parse(text);
   } catch {
     return undefined;
   }
-  const error = isRecord(value) ? value.error : undefined;
-  if (!isRecord(error) || typeof error.code !== 'string' || typeof error.message !== 'string') {
-    return undefined;
-  }
-  return {
-    code: error.code,
-    message: error.message,
-    fields: error.fields,
-    requestId: error.request_id,
-  };
 }
 
 /** `{ field: ["rule", …] }` back into core's issues, in the server's order. */

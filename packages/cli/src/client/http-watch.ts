@@ -2,24 +2,29 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import {
   type StreamEvent,
   type StreamOptions,
+  UnavailableError,
   ValidationError,
-  type ValidationIssue,
   validateStreamOptions,
 } from '@messenger/core';
-import { RemoteError } from '../errors.js';
+import { type ApiError, errorFromApiError, readApiError } from './http-errors.js';
 
 const RECONNECT_MIN_MS = 250;
 const RECONNECT_MAX_MS = 5_000;
 
-type Frame =
-  | StreamEvent
-  | { type: 'ready' }
-  | { type: 'error'; error: { code: string; message: string } };
+/** How one connection to the stream ended. */
+interface Outcome {
+  /** The server said `ready`: the subscription was live. */
+  readonly ready: boolean;
+  /** The server's error frame, if it sent one before closing. */
+  readonly error?: ApiError;
+}
 
 /**
  * Follows `/api/messages/stream` over a WebSocket (undici) until `signal` aborts.
- * When the connection drops it reconnects with backoff and resumes with
- * `after=<last cursor>`, so nothing is missed or shown twice.
+ * When the connection drops, or the server says it is unavailable (an `unavailable`
+ * error frame, close code 1013), it reconnects with backoff and resumes with
+ * `after=<last cursor>`, so nothing is missed or shown twice. Any other error frame
+ * (a validation error above all) ends the watch with that error.
  */
 export async function watchStream(
   baseUrl: string,
@@ -34,68 +39,67 @@ export async function watchStream(
   const { WebSocket } = await import('undici');
   let after = options.after === undefined ? undefined : String(options.after);
   let delay = RECONNECT_MIN_MS;
+  /** The last unavailable error said, so that a long outage is said once. */
+  let said: string | undefined;
   while (!signal.aborted) {
     const url = new URL('api/messages/stream', baseUrl);
     url.protocol = url.protocol === 'https:' ? 'wss:' : 'ws:';
     url.searchParams.set('recipient', options.recipient);
     if (options.sender !== undefined) url.searchParams.set('sender', options.sender);
     if (after !== undefined) url.searchParams.set('after', after);
-    const outcome = await new Promise<{ fatal?: Error; ready: boolean }>((resolve) => {
+    const outcome = await new Promise<Outcome>((resolve) => {
       let ready = false;
+      let error: ApiError | undefined;
       const ws = new WebSocket(url, { headers: { 'user-agent': userAgent } } as never);
       const stop = () => ws.close(1000, 'bye');
       signal.addEventListener('abort', stop, { once: true });
       ws.addEventListener('message', (e) => {
-        let frame: Frame;
+        let frame: unknown;
         try {
-          frame = JSON.parse(String(e.data)) as Frame;
+          frame = JSON.parse(String(e.data));
         } catch {
           return;
         }
-        if (frame.type === 'ready') {
+        const type = (frame as { type?: unknown } | null)?.type;
+        if (type === 'ready') {
           ready = true;
-          return;
+          said = undefined;
+        } else if (type === 'error') {
+          error = readApiError(frame) ?? {
+            code: 'bad_response',
+            message: `the stream sent an error frame that is not the API's: ${String(e.data).slice(0, 200)}`,
+            fields: undefined,
+            requestId: undefined,
+          };
+        } else {
+          const event = frame as StreamEvent;
+          if (event.type === 'message') after = event.cursor;
+          onEvent(event);
         }
-        if (frame.type === 'error') {
-          const { code, message } = frame.error;
-          resolve({
-            ready,
-            fatal:
-              code === 'validation_failed'
-                ? new ValidationError(issuesOf(message))
-                : new RemoteError(code, message, 0),
-          });
-          return;
-        }
-        if (frame.type === 'message') after = frame.cursor;
-        onEvent(frame);
       });
+      // The error frame comes right before the close; the close decides.
       ws.addEventListener('close', () => {
         signal.removeEventListener('abort', stop);
-        resolve({ ready });
+        resolve({ ready, ...(error !== undefined && { error }) });
       });
       ws.addEventListener('error', () => {
         // A close event follows; the loop reconnects.
       });
     });
-    if (outcome.fatal) throw outcome.fatal;
     if (signal.aborted) return;
+    if (outcome.error !== undefined) {
+      const err = await errorFromApiError(outcome.error, undefined);
+      if (!(err instanceof UnavailableError)) throw err;
+      const line = `msg: ${err.code}: ${err.message} (reconnecting)`;
+      if (line !== said) process.stderr.write(`${line}\n`);
+      said = line;
+    }
     if (outcome.ready) delay = RECONNECT_MIN_MS;
-    else if (delay >= RECONNECT_MAX_MS && !outcome.ready) {
+    else if (delay >= RECONNECT_MAX_MS && outcome.error === undefined) {
       // Still unreachable after the longest wait: keep trying, but say so once per round.
       process.stderr.write(`msg: stream at ${baseUrl} unreachable; retrying\n`);
     }
     await sleep(delay + Math.random() * delay, undefined, { signal }).catch(() => {});
     delay = Math.min(delay * 2, RECONNECT_MAX_MS);
   }
-}
-
-/** `field: rule; field: rule` back into issues. */
-function issuesOf(message: string): ValidationIssue[] {
-  return message.split('; ').map((part) => {
-    const i = part.indexOf(': ');
-    return i < 0
-      ? { field: 'query', message: part }
-      : { field: part.slice(0, i), message: part.slice(i + 2) };
-  });
 }

@@ -1,11 +1,7 @@
-import {
-  type Messenger,
-  type SendMessageInput,
-  ValidationError,
-  type ValidationIssue,
-} from '@messenger/core';
+import type { Messenger, SendMessageInput } from '@messenger/core';
 import type { FastifyInstance } from 'fastify';
 import { listSchema, sendSchema } from '../schemas.js';
+import { queryOf } from '../url-encoded.js';
 
 /** `POST /api/messages/send/` and `GET /api/messages/`. */
 export async function messageRoutes(app: FastifyInstance, opts: { messenger: Messenger }) {
@@ -26,9 +22,7 @@ export async function messageRoutes(app: FastifyInstance, opts: { messenger: Mes
   );
 
   app.get('/api/messages/', { schema: listSchema }, async (request, reply) => {
-    const query = request.query as Record<string, unknown>;
-    const misjoined = misjoinedParameters(query);
-    if (misjoined.length > 0) throw new ValidationError(misjoined);
+    const query = queryOf(request);
     const page = await messenger.list(query);
     if (page.nextCursor !== null) {
       const next = new URLSearchParams();
@@ -40,23 +34,4 @@ export async function messageRoutes(app: FastifyInstance, opts: { messenger: Mes
     }
     return page.messages;
   });
-}
-
-/**
- * The original README's own example `?sender=bob?recipient=alice` joins parameters
- * with `?`: the whole tail becomes the sender. Say so instead of listing nothing.
- */
-function misjoinedParameters(query: Record<string, unknown>): ValidationIssue[] {
-  const issues: ValidationIssue[] = [];
-  for (const [field, value] of Object.entries(query)) {
-    if (typeof value !== 'string') continue;
-    const m = /\?([A-Za-z_]+)=/.exec(value);
-    if (m) {
-      issues.push({
-        field,
-        message: `contains "?${m[1]}=": query parameters are joined with "&", e.g. ?sender=bob&recipient=alice`,
-      });
-    }
-  }
-  return issues;
 }

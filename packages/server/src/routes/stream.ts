@@ -1,26 +1,36 @@
 import websocket, { type WebSocket } from '@fastify/websocket';
 import {
   type Messenger,
-  MessengerError,
   type StreamEvent,
   type Subscription,
   ValidationError,
   validateStreamOptions,
 } from '@messenger/core';
 import type { FastifyInstance } from 'fastify';
+import { type ErrorBody, errorReplyLogged, HttpError, HttpErrorCode } from '../http-errors.js';
+import { DEFAULT_HEARTBEAT_MS } from '../limits.js';
 import { streamSchema } from '../schemas.js';
+import { queryOf } from '../url-encoded.js';
 
 /** Settings of the live stream. */
 export interface StreamRouteOptions {
   readonly messenger: Messenger;
-  /** Ping interval; a client that has not answered the previous ping is closed (default 30 s). */
+  /** Ping interval; a client that has not answered the previous ping is closed (default {@link DEFAULT_HEARTBEAT_MS}). */
   readonly heartbeatMs?: number | undefined;
   /** A client this far behind (bytes queued) is closed and must resume with `after` (default 1 MiB). */
   readonly maxBufferedBytes?: number | undefined;
 }
 
 /** WebSocket close codes used by the stream. */
-const CLOSE = { goingAway: 1001, policy: 1008, tryAgain: 1013 } as const;
+const CLOSE = { goingAway: 1001, policy: 1008, internalError: 1011, tryAgain: 1013 } as const;
+
+/** The close code after an error frame: the client's fault, try again later, or ours. */
+function closeCodeOf(status: number): number {
+  if (status < 500) return CLOSE.policy;
+  return status === 503 ? CLOSE.tryAgain : CLOSE.internalError;
+}
+
+type Frame = StreamEvent | { type: 'ready' } | ({ type: 'error' } & ErrorBody);
 
 /**
  * `GET /api/messages/stream?recipient=…[&sender=…][&after=<id or cursor>]`: a
@@ -31,7 +41,7 @@ const CLOSE = { goingAway: 1001, policy: 1008, tryAgain: 1013 } as const;
  */
 export async function streamRoutes(app: FastifyInstance, opts: StreamRouteOptions) {
   const { messenger } = opts;
-  const heartbeatMs = opts.heartbeatMs ?? 30_000;
+  const heartbeatMs = opts.heartbeatMs ?? DEFAULT_HEARTBEAT_MS;
   const maxBuffered = opts.maxBufferedBytes ?? 1024 * 1024;
   const sockets = new Set<WebSocket>();
 
@@ -43,22 +53,29 @@ export async function streamRoutes(app: FastifyInstance, opts: StreamRouteOption
       socket.close(CLOSE.goingAway, 'server shutting down; reconnect with after=');
   });
 
-  app.get(
-    '/api/messages/stream',
-    {
-      websocket: true,
-      schema: streamSchema,
-      // Bad parameters get a plain 400 before the upgrade.
-      preValidation: async (request) => {
-        const r = validateStreamOptions(request.query);
-        if (!r.ok) throw new ValidationError(r.issues);
-      },
+  app.route({
+    method: 'GET',
+    url: '/api/messages/stream',
+    schema: streamSchema,
+    // Bad parameters get a plain 400 before the upgrade.
+    preValidation: async (request) => {
+      if (!request.ws) return;
+      const r = validateStreamOptions(queryOf(request));
+      if (!r.ok) throw new ValidationError(r.issues);
     },
-    (socket, request) => {
+    // Without the upgrade headers: say what this endpoint is.
+    handler: async () => {
+      throw new HttpError(
+        HttpErrorCode.upgradeRequired,
+        'this is a WebSocket endpoint: connect with Upgrade: websocket, e.g. ws://host/api/messages/stream?recipient=alice',
+        { upgrade: 'websocket' },
+      );
+    },
+    wsHandler: (socket, request) => {
       sockets.add(socket);
       let subscription: Subscription | undefined;
       let alive = true;
-      const send = (event: StreamEvent | { type: 'ready' } | { type: 'error'; error: object }) => {
+      const send = (event: Frame) => {
         if (socket.readyState !== socket.OPEN) return;
         if (socket.bufferedAmount > maxBuffered) {
           socket.close(CLOSE.tryAgain, 'client too slow; reconnect with after=<last cursor>');
@@ -95,19 +112,11 @@ export async function streamRoutes(app: FastifyInstance, opts: StreamRouteOption
           }
         })
         .catch((err: unknown) => {
-          const known = err instanceof MessengerError;
-          if (!known) request.log.error({ err }, 'stream subscription failed');
-          send({
-            type: 'error',
-            error: known
-              ? { code: err.code, message: err.message }
-              : { code: 'internal', message: 'internal server error' },
-          });
-          socket.close(
-            known && err.code === 'validation_failed' ? CLOSE.policy : CLOSE.tryAgain,
-            'subscription failed',
-          );
+          // The same answer as over HTTP: code, public message, fields and request id.
+          const r = errorReplyLogged(err, request.id, request.log);
+          send({ type: 'error', ...r.body });
+          socket.close(closeCodeOf(r.status), 'subscription failed');
         });
     },
-  );
+  });
 }

@@ -28,24 +28,9 @@ export function rawRequest(port: number, head: string): RawRequest {
   });
   const response = new Promise<RawResponse>((resolve, reject) => {
     let data = Buffer.alloc(0);
-    const tryParse = (): RawResponse | undefined => {
-      const end = data.indexOf('\r\n\r\n');
-      if (end < 0) return undefined;
-      const [statusLine = '', ...lines] = data.subarray(0, end).toString('latin1').split('\r\n');
-      const headers: Record<string, string> = {};
-      for (const line of lines) {
-        const colon = line.indexOf(':');
-        headers[line.slice(0, colon).trim().toLowerCase()] = line.slice(colon + 1).trim();
-      }
-      const length = Number(headers['content-length'] ?? Number.NaN);
-      const body = data.subarray(end + 4);
-      if (!Number.isInteger(length) || body.length < length) return undefined;
-      const status = Number(/^HTTP\/1\.[01] (\d{3})/.exec(statusLine)?.[1]);
-      return { status, headers, body: body.subarray(0, length).toString('utf8') };
-    };
     socket.on('data', (chunk: Buffer) => {
       data = Buffer.concat([data, chunk]);
-      const parsed = tryParse();
+      const parsed = parseResponses(data)[0];
       if (parsed) resolve(parsed);
     });
     socket.on('error', reject);
@@ -78,4 +63,79 @@ export function tryConnect(port: number): Promise<string> {
     });
     socket.once('error', (err: NodeJS.ErrnoException) => resolve(err.code ?? String(err)));
   });
+}
+
+/** What came back for bytes written on one connection: every whole response, in order. */
+export interface RawExchange {
+  readonly responses: RawResponse[];
+  /** Everything the server wrote. */
+  readonly bytes: Buffer;
+  /** The same, as Latin-1 text. */
+  readonly text: string;
+  /** The server ended the connection (rather than this side giving up waiting). */
+  readonly closedByServer: boolean;
+}
+
+/**
+ * Writes `bytes` on a fresh connection to 127.0.0.1:`port` and collects what comes back
+ * until the server ends the connection, or `idleMs` after its last bytes (a kept-alive
+ * connection), or `timeoutMs` with nothing. Then this side closes.
+ */
+export function rawExchange(
+  port: number,
+  bytes: string | Buffer,
+  { idleMs = 300, timeoutMs = 5_000 }: { idleMs?: number; timeoutMs?: number } = {},
+): Promise<RawExchange> {
+  return new Promise((resolve) => {
+    const socket = connect({ port, host: '127.0.0.1' });
+    const chunks: Buffer[] = [];
+    let done = false;
+    let idle: NodeJS.Timeout | undefined;
+    const finish = (closedByServer: boolean) => {
+      if (done) return;
+      done = true;
+      clearTimeout(timer);
+      clearTimeout(idle);
+      socket.destroy();
+      const all = Buffer.concat(chunks);
+      resolve({
+        responses: parseResponses(all),
+        bytes: all,
+        text: all.toString('latin1'),
+        closedByServer,
+      });
+    };
+    const timer = setTimeout(() => finish(false), timeoutMs);
+    socket.on('data', (c: Buffer) => {
+      chunks.push(c);
+      clearTimeout(idle);
+      idle = setTimeout(() => finish(false), idleMs);
+    });
+    socket.on('end', () => finish(true));
+    socket.on('error', () => finish(true));
+    socket.on('close', () => finish(true));
+    socket.write(bytes);
+  });
+}
+
+/** Whole HTTP/1.1 responses (framed by Content-Length) one after another in `data`. */
+export function parseResponses(data: Buffer): RawResponse[] {
+  const responses: RawResponse[] = [];
+  let rest = data;
+  for (;;) {
+    const end = rest.indexOf('\r\n\r\n');
+    if (end < 0) return responses;
+    const [statusLine = '', ...lines] = rest.subarray(0, end).toString('latin1').split('\r\n');
+    const headers: Record<string, string> = {};
+    for (const line of lines) {
+      const colon = line.indexOf(':');
+      headers[line.slice(0, colon).trim().toLowerCase()] = line.slice(colon + 1).trim();
+    }
+    const length = Number(headers['content-length'] ?? 0);
+    const body = rest.subarray(end + 4);
+    if (!Number.isInteger(length) || body.length < length) return responses;
+    const status = Number(/^HTTP\/1\.[01] (\d{3})/.exec(statusLine)?.[1]);
+    responses.push({ status, headers, body: body.subarray(0, length).toString('utf8') });
+    rest = body.subarray(length);
+  }
 }
