@@ -34,7 +34,10 @@ export interface RunningServer {
  * SIGTERM/SIGINT: stop accepting, let in-flight requests finish, close the pool.
  */
 export async function startServer(options: StartOptions): Promise<RunningServer> {
+  // Background work (live delivery's LISTEN connection) reports to the app's log once there is one.
+  let logBackground: (err: unknown) => void = () => {};
   const messenger = await openMessenger({
+    onBackgroundError: (err) => logBackground(err),
     databaseUrl: options.databaseUrl,
     migrate: options.migrate,
     postgres: { maxConnections: options.poolMax ?? 10 },
@@ -51,6 +54,8 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     await messenger.close();
     throw err;
   }
+  logBackground = (err) =>
+    app.log.warn({ err }, 'live delivery: background work failed; it retries by itself');
   // Idempotency keys are kept 24 hours; prune older ones hourly (every replica may: it is idempotent).
   const prune = setInterval(
     () => {

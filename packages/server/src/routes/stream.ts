@@ -2,6 +2,7 @@ import websocket, { type WebSocket } from '@fastify/websocket';
 import {
   type Messenger,
   type StreamEvent,
+  type StreamOptions,
   type Subscription,
   ValidationError,
   validateStreamOptions,
@@ -73,6 +74,8 @@ export async function streamRoutes(app: FastifyInstance, opts: StreamRouteOption
     },
     wsHandler: (socket, request) => {
       sockets.add(socket);
+      // Closing the socket cancels the subscription at any point, also during a long catch-up.
+      const closed = new AbortController();
       let subscription: Subscription | undefined;
       let alive = true;
       const send = (event: Frame) => {
@@ -100,10 +103,13 @@ export async function streamRoutes(app: FastifyInstance, opts: StreamRouteOption
       socket.on('close', () => {
         clearInterval(heartbeat);
         sockets.delete(socket);
+        closed.abort();
         subscription?.close();
       });
+      // Checked in preValidation (core checks it again): the decoded query is the stream's options.
+      const options = queryOf(request) as unknown as StreamOptions;
       messenger
-        .subscribe(request.query as Record<string, string> as never, send)
+        .subscribe(options, send, { signal: closed.signal })
         .then((s) => {
           if (socket.readyState !== socket.OPEN) s.close();
           else {
@@ -112,6 +118,8 @@ export async function streamRoutes(app: FastifyInstance, opts: StreamRouteOption
           }
         })
         .catch((err: unknown) => {
+          // The client went away during catch-up: nobody to tell.
+          if (closed.signal.aborted) return;
           // The same answer as over HTTP: code, public message, fields and request id.
           const r = errorReplyLogged(err, request.id, request.log);
           send({ type: 'error', ...r.body });
