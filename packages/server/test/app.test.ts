@@ -1,10 +1,10 @@
 import { connect } from 'node:net';
-import { type Message, type Messenger, openMessenger } from '@messenger/core';
-import { backends, freshPostgresSchema, type PostgresSchema } from '@messenger/testing';
+import type { Message, Messenger } from '@messenger/core';
+import { backends } from '@messenger/testing';
 import type { FastifyInstance, InjectOptions } from 'fastify';
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildApp } from '../src/index.js';
+import { type OpenApp, openApp } from './helpers/app.js';
 
 interface ErrorJson {
   error: { code: string; message: string; fields?: Record<string, string[]>; request_id: string };
@@ -13,24 +13,17 @@ interface ErrorJson {
 const SEND = '/api/messages/send/';
 const LIST = '/api/messages/';
 
-describe.each(backends())('HTTP API on $name', ({ name }) => {
+describe.each(backends())('HTTP API on $name', (backend) => {
   let app: FastifyInstance;
   let messenger: Messenger;
-  let schema: PostgresSchema | undefined;
+  let close: OpenApp['close'] | undefined;
 
   beforeAll(async () => {
-    if (name === 'postgres') {
-      schema = await freshPostgresSchema();
-      messenger = await openMessenger({ databaseUrl: schema.url, migrate: true });
-    } else {
-      messenger = await openMessenger();
-    }
-    app = await buildApp({ messenger });
+    ({ app, messenger, close } = await openApp(backend));
   });
 
   afterAll(async () => {
-    await app?.close();
-    await schema?.drop();
+    await close?.();
   });
 
   const send = (body: unknown) =>

@@ -1,22 +1,19 @@
-import { type Message, type Messenger, openMessenger } from '@messenger/core';
-import { backends, freshPostgresSchema, type PostgresSchema } from '@messenger/testing';
+import type { Message, Messenger } from '@messenger/core';
+import { backends } from '@messenger/testing';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildApp } from '../src/index.js';
+import { type OpenApp, openApp } from './helpers/app.js';
 
-describe.each(backends())('Idempotency-Key on $name', ({ name }) => {
+describe.each(backends())('Idempotency-Key on $name', (backend) => {
   let app: FastifyInstance;
   let messenger: Messenger;
-  let schema: PostgresSchema | undefined;
+  let close: OpenApp['close'] | undefined;
 
   beforeAll(async () => {
-    if (name === 'postgres') schema = await freshPostgresSchema();
-    messenger = await openMessenger({ databaseUrl: schema?.url, migrate: true });
-    app = await buildApp({ messenger });
+    ({ app, messenger, close } = await openApp(backend));
   });
   afterAll(async () => {
-    await app?.close();
-    await schema?.drop();
+    await close?.();
   });
 
   const send = (key: string | undefined, body: object) =>

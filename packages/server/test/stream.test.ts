@@ -1,11 +1,11 @@
 import { connect } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { type Message, type Messenger, openMessenger } from '@messenger/core';
-import { backends, freshPostgresSchema, type PostgresSchema } from '@messenger/testing';
+import type { Message } from '@messenger/core';
+import { backends } from '@messenger/testing';
 import type { FastifyInstance } from 'fastify';
 import { request, WebSocket } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildApp } from '../src/index.js';
+import { type OpenApp, openApp } from './helpers/app.js';
 
 type Event =
   | { type: 'ready' }
@@ -70,21 +70,17 @@ function rawHandshake(base: string, path: string, opts: { keepOpen?: boolean } =
   });
 }
 
-describe.each(backends())('live stream over WebSocket on $name', ({ name }) => {
-  let messenger: Messenger;
+describe.each(backends())('live stream over WebSocket on $name', (backend) => {
   let app: FastifyInstance;
   let base: string;
-  let schema: PostgresSchema | undefined;
+  let close: OpenApp['close'] | undefined;
 
   beforeAll(async () => {
-    if (name === 'postgres') schema = await freshPostgresSchema();
-    messenger = await openMessenger({ databaseUrl: schema?.url, migrate: true });
-    app = await buildApp({ messenger, heartbeatMs: 200 });
+    ({ app, close } = await openApp(backend, { heartbeatMs: 200 }));
     base = await app.listen({ port: 0, host: '127.0.0.1' });
   });
   afterAll(async () => {
-    await app?.close();
-    await schema?.drop();
+    await close?.();
   });
 
   const send = async (sender: string, recipient: string, message_content: string) => {
