@@ -1,10 +1,10 @@
 import { connect } from 'node:net';
-import type { Message, Messenger } from '@messenger/core';
+import type { Message } from '@messenger/core';
 import { backends } from '@messenger/testing';
-import type { FastifyInstance, InjectOptions } from 'fastify';
+import type { InjectOptions } from 'fastify';
 import { request } from 'undici';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type OpenApp, openApp } from './helpers/app.js';
+import { describe, expect, it } from 'vitest';
+import { useApp } from './helpers/app.js';
 
 interface ErrorJson {
   error: { code: string; message: string; fields?: Record<string, string[]>; request_id: string };
@@ -14,22 +14,12 @@ const SEND = '/api/messages/send/';
 const LIST = '/api/messages/';
 
 describe.each(backends())('HTTP API on $name', (backend) => {
-  let app: FastifyInstance;
-  let messenger: Messenger;
-  let close: OpenApp['close'] | undefined;
-
-  beforeAll(async () => {
-    ({ app, messenger, close } = await openApp(backend));
-  });
-
-  afterAll(async () => {
-    await close?.();
-  });
+  const t = useApp(backend);
 
   const send = (body: unknown) =>
-    app.inject({ method: 'POST', url: SEND, payload: body as object });
+    t.app.inject({ method: 'POST', url: SEND, payload: body as object });
   const list = async (query: string) => {
-    const r = await app.inject({ url: `${LIST}?${query}` });
+    const r = await t.app.inject({ url: `${LIST}?${query}` });
     expect(r.statusCode, r.body).toBe(200);
     return r.json<Message[]>();
   };
@@ -38,7 +28,7 @@ describe.each(backends())('HTTP API on $name', (backend) => {
     let n = 0;
     let cursor: string | null = null;
     do {
-      const page = await messenger.list({ limit: 1000, cursor });
+      const page = await t.messenger.list({ limit: 1000, cursor });
       n += page.messages.length;
       cursor = page.nextCursor;
     } while (cursor !== null);
@@ -67,7 +57,7 @@ describe.each(backends())('HTTP API on $name', (backend) => {
     });
     expect(m.id).not.toBe(99);
 
-    const form = await app.inject({
+    const form = await t.app.inject({
       method: 'POST',
       url: '/api/messages/send',
       headers: { 'content-type': 'application/x-www-form-urlencoded' },
@@ -122,7 +112,7 @@ describe.each(backends())('HTTP API on $name', (backend) => {
     let url: string | undefined = `${LIST}?recipient=paged&limit=2`;
     let pages = 0;
     while (url !== undefined) {
-      const r = await app.inject({ url });
+      const r = await t.app.inject({ url });
       expect(r.statusCode).toBe(200);
       seen.push(...r.json<Message[]>().map((m) => m.message_content));
       const link = r.headers.link as string | undefined;
@@ -152,16 +142,19 @@ describe.each(backends())('HTTP API on $name', (backend) => {
   });
 
   it('answers the probes', async () => {
-    expect((await app.inject({ url: '/healthz' })).json()).toEqual({ status: 'ok' });
-    const ready = await app.inject({ url: '/readyz' });
+    expect((await t.app.inject({ url: '/healthz' })).json()).toEqual({ status: 'ok' });
+    const ready = await t.app.inject({ url: '/readyz' });
     expect(ready.statusCode).toBe(200);
     expect(ready.json()).toEqual({ status: 'ready' });
   });
 
   it('echoes a sane X-Request-Id and replaces an unsafe one', async () => {
-    const given = await app.inject({ url: '/healthz', headers: { 'x-request-id': 'req-42.a:b' } });
+    const given = await t.app.inject({
+      url: '/healthz',
+      headers: { 'x-request-id': 'req-42.a:b' },
+    });
     expect(given.headers['x-request-id']).toBe('req-42.a:b');
-    const unsafe = await app.inject({
+    const unsafe = await t.app.inject({
       url: `${LIST}?limit=0`,
       headers: { 'x-request-id': 'x'.repeat(200) },
     });
@@ -170,7 +163,7 @@ describe.each(backends())('HTTP API on $name', (backend) => {
   });
 
   it('serves the generated OpenAPI document', async () => {
-    const r = await app.inject({ url: '/api/openapi.json' });
+    const r = await t.app.inject({ url: '/api/openapi.json' });
     expect(r.statusCode).toBe(200);
     const doc = r.json<{ openapi: string; paths: Record<string, Record<string, unknown>> }>();
     expect(doc.openapi).toMatch(/^3\./);
@@ -420,7 +413,7 @@ describe.each(backends())('HTTP API on $name', (backend) => {
       expect(cases.length).toBeGreaterThanOrEqual(60);
       const before = await countAll();
       for (const [label, req, status, code, field] of cases) {
-        const r = await app.inject(req);
+        const r = await t.app.inject(req);
         expect(r.statusCode, `${label}: ${r.body}`).toBe(status);
         expect(r.headers['content-type'], label).toMatch(/^application\/json/);
         const e = r.json<ErrorJson>().error;
@@ -438,7 +431,7 @@ describe.each(backends())('HTTP API on $name', (backend) => {
     }, 60_000);
 
     it('explains the original README example joined with ?', async () => {
-      const r = await app.inject({
+      const r = await t.app.inject({
         url: '/api/messages/?sender=bob?recipient=alice?is_read=false',
       });
       expect(r.json<ErrorJson>().error.message).toContain('query parameters are joined with "&"');
@@ -446,7 +439,7 @@ describe.each(backends())('HTTP API on $name', (backend) => {
   });
 
   it('serves a real loopback port to undici', async () => {
-    const address = await app.listen({ port: 0, host: '127.0.0.1' });
+    const address = await t.app.listen({ port: 0, host: '127.0.0.1' });
     const sent = await request(`${address}${SEND}`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },

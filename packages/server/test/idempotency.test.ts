@@ -1,29 +1,20 @@
-import type { Message, Messenger } from '@messenger/core';
+import type { Message } from '@messenger/core';
 import { backends } from '@messenger/testing';
-import type { FastifyInstance } from 'fastify';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type OpenApp, openApp } from './helpers/app.js';
+import { describe, expect, it } from 'vitest';
+import { useApp } from './helpers/app.js';
 
 describe.each(backends())('Idempotency-Key on $name', (backend) => {
-  let app: FastifyInstance;
-  let messenger: Messenger;
-  let close: OpenApp['close'] | undefined;
-
-  beforeAll(async () => {
-    ({ app, messenger, close } = await openApp(backend));
-  });
-  afterAll(async () => {
-    await close?.();
-  });
+  const t = useApp(backend);
 
   const send = (key: string | undefined, body: object) =>
-    app.inject({
+    t.app.inject({
       method: 'POST',
       url: '/api/messages/send/',
       headers: key === undefined ? {} : { 'idempotency-key': key },
       payload: body,
     });
-  const count = async (recipient: string) => (await messenger.list({ recipient })).messages.length;
+  const count = async (recipient: string) =>
+    (await t.messenger.list({ recipient })).messages.length;
 
   it('stores once and replays the original status and body', async () => {
     const body = { sender: 'bob', recipient: 'idem-1', message_content: 'only once' };
@@ -31,7 +22,7 @@ describe.each(backends())('Idempotency-Key on $name', (backend) => {
     expect(first.statusCode).toBe(201);
     expect(first.headers['idempotent-replayed']).toBeUndefined();
     // The message changes afterwards; the replay is still the first answer.
-    await messenger.markRead({ ids: [first.json<Message>().id] });
+    await t.messenger.markRead({ ids: [first.json<Message>().id] });
     const again = await send('key-1', { ...body, message_content: '  only once  ' });
     expect(again.statusCode).toBe(201);
     expect(again.headers['idempotent-replayed']).toBe('true');
@@ -77,7 +68,7 @@ describe.each(backends())('Idempotency-Key on $name', (backend) => {
   });
 
   it('prunes keys only after 24 hours', async () => {
-    expect(await messenger.pruneIdempotencyKeys(0)).toBe(0);
+    expect(await t.messenger.pruneIdempotencyKeys(0)).toBe(0);
     const replay = await send('key-1', {
       sender: 'bob',
       recipient: 'idem-1',

@@ -2,10 +2,9 @@ import { connect } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Message } from '@messenger/core';
 import { backends } from '@messenger/testing';
-import type { FastifyInstance } from 'fastify';
 import { request, WebSocket } from 'undici';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type OpenApp, openApp } from './helpers/app.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { useApp } from './helpers/app.js';
 
 type Event =
   | { type: 'ready' }
@@ -71,16 +70,11 @@ function rawHandshake(base: string, path: string, opts: { keepOpen?: boolean } =
 }
 
 describe.each(backends())('live stream over WebSocket on $name', (backend) => {
-  let app: FastifyInstance;
+  const t = useApp(backend, { heartbeatMs: 200 });
   let base: string;
-  let close: OpenApp['close'] | undefined;
 
   beforeAll(async () => {
-    ({ app, close } = await openApp(backend, { heartbeatMs: 200 }));
-    base = await app.listen({ port: 0, host: '127.0.0.1' });
-  });
-  afterAll(async () => {
-    await close?.();
+    base = await t.app.listen({ port: 0, host: '127.0.0.1' });
   });
 
   const send = async (sender: string, recipient: string, message_content: string) => {

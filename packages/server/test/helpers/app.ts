@@ -3,6 +3,7 @@
 import { type Messenger, openMessenger } from '@messenger/core';
 import { type Backend, freshPostgresSchema } from '@messenger/testing';
 import type { FastifyInstance } from 'fastify';
+import { afterAll, beforeAll } from 'vitest';
 import { type AppOptions, buildApp } from '../../src/index.js';
 
 /** An app and the messenger it serves; `close` ends both and drops the schema. */
@@ -13,7 +14,7 @@ export interface OpenApp {
 }
 
 /** Opens a messenger on `backend` and builds the app on it with `options`. */
-export async function openApp(
+async function openApp(
   backend: Backend,
   options: Omit<AppOptions, 'messenger'> = {},
 ): Promise<OpenApp> {
@@ -39,4 +40,33 @@ export async function openApp(
     await schema?.drop();
     throw err;
   }
+}
+
+/**
+ * Registers `beforeAll`/`afterAll` hooks that {@link openApp} on `backend` and close it again;
+ * the returned object's `app` and `messenger` fail when read outside the suite's tests.
+ */
+export function useApp(
+  backend: Backend,
+  options: Omit<AppOptions, 'messenger'> = {},
+): Omit<OpenApp, 'close'> {
+  let open: OpenApp | undefined;
+  beforeAll(async () => {
+    open = await openApp(backend, options);
+  });
+  afterAll(async () => {
+    await open?.close();
+  });
+  const opened = () => {
+    if (!open) throw new Error('the app is not open');
+    return open;
+  };
+  return {
+    get app() {
+      return opened().app;
+    },
+    get messenger() {
+      return opened().messenger;
+    },
+  };
 }
