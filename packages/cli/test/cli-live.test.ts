@@ -1,19 +1,10 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { type Message, type Messenger, openMessenger } from '@messenger/core';
 import { buildApp } from '@messenger/server';
-import {
-  backends,
-  freshPostgresSchema,
-  type PostgresSchema,
-  startProcess,
-  waitFor,
-} from '@messenger/testing';
+import { backends, startProcess, waitFor } from '@messenger/testing';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { MSG_BIN, msgEnv, runMsg } from './run-msg.js';
+import { MSG_BIN, type MsgDatabase, msgEnv, openMsgDatabase, runMsg } from './run-msg.js';
 
 interface ListJson {
   messages: Message[];
@@ -43,24 +34,18 @@ function spawnWatch(args: string[], env: Record<string, string>) {
   return { process: watcher, events, contents, until };
 }
 
-describe.each(backends())('msg read, list --mark-read, --with, watch on $name', ({ name }) => {
-  let dir: string;
-  let schema: PostgresSchema | undefined;
+describe.each(backends())('msg read, list --mark-read, --with, watch on $name', (backend) => {
+  const { name } = backend;
+  let database: MsgDatabase | undefined;
   let env: Record<string, string>;
 
   beforeAll(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'msg-live-'));
-    if (name === 'postgres') {
-      schema = await freshPostgresSchema();
-      env = { DATABASE_URL: schema.url };
-      expect((await runMsg(['db', 'migrate'], { env })).code).toBe(0);
-    } else {
-      env = { MSG_DATA_DIR: dir };
-    }
+    database = await openMsgDatabase(backend);
+    env = database.env;
+    if (database.migrated !== undefined) expect(database.migrated.code).toBe(0);
   });
   afterAll(async () => {
-    await schema?.drop();
-    rmSync(dir, { recursive: true, force: true });
+    await database?.close();
   });
 
   it('marks read by id, by recipient, and after listing', async () => {

@@ -1,5 +1,8 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { runCommand } from '@messenger/testing';
+import { type Backend, freshPostgresSchema, runCommand } from '@messenger/testing';
 
 /** The built `msg` binary, as users run it. */
 export const MSG_BIN = fileURLToPath(new URL('../bin/msg.js', import.meta.url));
@@ -35,4 +38,31 @@ export async function runMsg(
     timeoutMs: options.timeoutMs ?? 90_000,
   });
   return { code, stdout, stderr };
+}
+
+/** A database of a suite's own for `msg`, and the environment that points `msg` at it. */
+export interface MsgDatabase {
+  readonly env: Record<string, string>;
+  /** The first `msg db migrate` (PostgreSQL; the embedded database migrates itself). */
+  readonly migrated: MsgResult | undefined;
+  /** Drops the schema or removes the data directory. */
+  close(): Promise<void>;
+}
+
+/**
+ * On PostgreSQL a fresh schema, migrated by `msg db migrate`; on PGlite an empty data directory
+ * (MSG_DATA_DIR) that the first `msg` creates.
+ */
+export async function openMsgDatabase(backend: Backend): Promise<MsgDatabase> {
+  if (backend.name === 'postgres') {
+    const schema = await freshPostgresSchema();
+    const env = { DATABASE_URL: schema.url };
+    return { env, migrated: await runMsg(['db', 'migrate'], { env }), close: () => schema.drop() };
+  }
+  const dir = mkdtempSync(join(tmpdir(), 'msg-data-'));
+  return {
+    env: { MSG_DATA_DIR: dir },
+    migrated: undefined,
+    close: async () => rmSync(dir, { recursive: true, force: true }),
+  };
 }
