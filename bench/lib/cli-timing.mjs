@@ -4,7 +4,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { onCleanUp, repoRoot, runTimed } from './processes.mjs';
+import { repoRoot, runCommand } from '@messenger/testing';
 
 const MSG = join(repoRoot, 'packages', 'cli', 'bin', 'msg.js');
 
@@ -31,7 +31,7 @@ async function timeRuns(label, args, { runs, warmups = 1 }) {
   if (hasHyperfine()) return timeWithHyperfine(label, args, { runs, warmups, env });
   const times = [];
   for (let i = 0; i < warmups + runs; i++) {
-    const r = await runTimed(process.execPath, args, { env, timeoutMs: 60_000 });
+    const r = await runCommand(process.execPath, args, { env, timeoutMs: 60_000 });
     if (r.code !== 0) {
       throw new Error(`${label}: exit ${r.code ?? r.signal}: ${r.stderr.trim().slice(0, 500)}`);
     }
@@ -86,9 +86,10 @@ function timeWithHyperfine(label, args, { runs, warmups, env }) {
 
 /**
  * `msg send` and `msg list` over HTTP (against `apiUrl`) and on a fresh embedded database,
- * plus `node -e ''` as the floor any Node.js command pays.
+ * plus `node -e ''` as the floor any Node.js command pays. The embedded database's directory
+ * is removed at the end, or by `cleanup` when the run is cut short.
  */
-export async function measureCli(apiUrl, { runs, embeddedRuns }) {
+export async function measureCli(apiUrl, { runs, embeddedRuns, cleanup }) {
   const results = [];
   results.push(await timeRuns("node -e ''", ['-e', ''], { runs }));
   const api = ['--api', apiUrl];
@@ -103,7 +104,7 @@ export async function measureCli(apiUrl, { runs, embeddedRuns }) {
     await timeRuns('msg list (HTTP)', [MSG, ...api, 'list', '--recipient', 'user-1'], { runs }),
   );
   const dir = mkdtempSync(join(tmpdir(), 'messenger-bench-cli-'));
-  onCleanUp(() => rmSync(dir, { recursive: true, force: true }));
+  cleanup.add(() => rmSync(dir, { recursive: true, force: true }));
   const db = ['--db', join(dir, 'db')];
   // The first run creates the embedded database (initdb, migrations): timed on its own.
   const first = await timeRuns(

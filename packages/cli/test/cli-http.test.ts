@@ -1,15 +1,19 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import {
-  createServer as createHttpServer,
-  type IncomingMessage,
-  type ServerResponse,
-} from 'node:http';
-import { type AddressInfo, createServer as createTcpServer, type Server } from 'node:net';
+import { type AddressInfo, createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type Message, openMessenger } from '@messenger/core';
 import { buildApp } from '@messenger/server';
-import { backends, freshPostgresSchema, type PostgresSchema } from '@messenger/testing';
+import {
+  backends,
+  freePort,
+  freshPostgresSchema,
+  type PostgresSchema,
+  replyJson as reply,
+  type StubHandler,
+  type StubHttpServer,
+  startStubHttpServer,
+} from '@messenger/testing';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { type MsgResult, runMsg } from './run-msg.js';
 
@@ -220,64 +224,26 @@ describe.each(backends())('msg over HTTP and direct on $name: same output', ({ n
   }
 });
 
-interface Seen {
-  readonly method: string | undefined;
-  readonly url: string | undefined;
-  readonly headers: IncomingMessage['headers'];
-  readonly body: string;
-}
-
-/** A tiny HTTP server standing in for the API (or a proxy in front of it); counts requests. */
-async function stub(
-  handler: (seen: Seen, count: number, res: ServerResponse) => void,
-): Promise<{ url: string; seen: Seen[]; close(): void }> {
-  const seen: Seen[] = [];
-  const server = createHttpServer((req, res) => {
-    let body = '';
-    req.setEncoding('utf8').on('data', (d: string) => {
-      body += d;
-    });
-    req.on('end', () => {
-      const s = { method: req.method, url: req.url, headers: req.headers, body };
-      seen.push(s);
-      handler(s, seen.length, res);
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const close = () => {
-    server.closeAllConnections();
-    server.close();
-  };
-  cleanups.push(close);
-  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/`, seen, close };
+/** A stand-in for the API (or a proxy in front of it), closed after the test. */
+async function stub(handler: StubHandler): Promise<StubHttpServer> {
+  const server = await startStubHttpServer(handler);
+  cleanups.push(() => server.close());
+  return server;
 }
 
 /** A TCP server that accepts connections and never says a word. */
 async function silent(): Promise<{ port: number }> {
-  const sockets = new Set<import('node:net').Socket>();
-  const server: Server = createTcpServer((s) => {
+  const sockets = new Set<Socket>();
+  const server: Server = createServer((s) => {
     sockets.add(s);
     s.on('error', () => {});
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  cleanups.push(() => {
+  cleanups.push(async () => {
     for (const s of sockets) s.destroy();
-    server.close();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
   });
   return { port: (server.address() as AddressInfo).port };
-}
-
-async function closedPort(): Promise<number> {
-  const server = createTcpServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
-
-function reply(res: ServerResponse, status: number, body: unknown, headers = {}): void {
-  res.writeHead(status, { 'content-type': 'application/json', ...headers });
-  res.end(JSON.stringify(body));
 }
 
 const MESSAGE: Message = {
@@ -290,15 +256,15 @@ const MESSAGE: Message = {
   read_at: null,
 };
 
-const cleanups: (() => void)[] = [];
+const cleanups: (() => Promise<void>)[] = [];
 
 describe('msg over HTTP: failures, retries and settings', () => {
-  afterEach(() => {
-    for (const c of cleanups.splice(0)) c();
+  afterEach(async () => {
+    await Promise.all(cleanups.splice(0).map((c) => c()));
   });
 
   it('says in one line that a server with nothing listening cannot be reached', async () => {
-    const url = `http://127.0.0.1:${await closedPort()}/`;
+    const url = `http://127.0.0.1:${await freePort()}/`;
     for (const args of [['list'], ['send', '-f', 'a', '-t', 'b', 'hi']]) {
       const r = await runMsg([...args, '--api', url]);
       expect(r).toEqual({

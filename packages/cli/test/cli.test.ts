@@ -3,9 +3,9 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Message } from '@messenger/core';
-import { backends, freshPostgresSchema, type PostgresSchema } from '@messenger/testing';
+import { backends } from '@messenger/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type MsgResult, runMsg } from './run-msg.js';
+import { type MsgDatabase, type MsgResult, openMsgDatabase, runMsg } from './run-msg.js';
 
 interface ListJson {
   messages: Message[];
@@ -15,9 +15,8 @@ interface ListJson {
 /** Start of an ANSI escape sequence (colour). */
 const ANSI = '\u001b[';
 
-describe.each(backends())('msg direct on $name', ({ name }) => {
-  let dir: string;
-  let schema: PostgresSchema | undefined;
+describe.each(backends())('msg direct on $name', (backend) => {
+  let database: MsgDatabase | undefined;
   let env: Record<string, string>;
   const msg = (args: string[], input?: string) =>
     runMsg(args, input === undefined ? { env } : { env, input });
@@ -29,23 +28,19 @@ describe.each(backends())('msg direct on $name', ({ name }) => {
   const unique = (p: string) => `${p}-${Math.random().toString(36).slice(2, 8)}`;
 
   beforeAll(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'msg-cli-'));
-    if (name === 'postgres') {
-      schema = await freshPostgresSchema();
-      env = { DATABASE_URL: schema.url };
-      const r = await msg(['db', 'migrate']);
+    database = await openMsgDatabase(backend);
+    env = database.env;
+    const r = database.migrated;
+    if (r !== undefined) {
       expect(r.code).toBe(0);
       expect(r.stdout).toContain('applied 0001-create-messages');
       const again = await msg(['db', 'migrate']);
       expect(again.stdout).toContain('up to date');
-    } else {
-      env = { MSG_DATA_DIR: dir };
     }
   });
 
   afterAll(async () => {
-    await schema?.drop();
-    rmSync(dir, { recursive: true, force: true });
+    await database?.close();
   });
 
   it('sends and lists, as JSON and as a table', async () => {

@@ -9,25 +9,20 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Message } from '@messenger/core';
 import {
   freePort,
-  probeStatus,
   type RunningProcess,
   startProcess,
   stopAll,
   waitFor,
+  waitUntilAnswering,
 } from '@messenger/testing';
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { MSG_BIN, runMsg } from './run-msg.js';
+import { MSG_BIN, msgEnv, runMsg } from './run-msg.js';
 
-/** The test run's environment minus anything that would point `msg` elsewhere. */
-function msgEnv(dataDir: string): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = { NO_COLOR: '1', MSG_DATA_DIR: dataDir };
-  for (const k of ['PATH', 'HOME', 'TMPDIR', 'LANG']) {
-    if (process.env[k] !== undefined) env[k] = process.env[k];
-  }
+/** `msg`'s environment for the embedded database in `dataDir`. */
+function dataDirEnv(dataDir: string): Record<string, string> {
   // Each process opens PGlite (seconds on a loaded 2-core machine): wait long for the lock.
-  env.MSG_LOCK_TIMEOUT_MS = '30000';
-  return env;
+  return msgEnv({ NO_COLOR: '1', MSG_DATA_DIR: dataDir, MSG_LOCK_TIMEOUT_MS: '30000' });
 }
 
 /** Pid in the lock file, when a process holds the database. */
@@ -43,7 +38,7 @@ function lockHolder(dataDir: string): number | undefined {
 /** Every message from `sender`, through `msg list --json` (which must open the database). */
 async function listed(dataDir: string, sender: string): Promise<Message[]> {
   const r = await runMsg(['list', '--sender', sender, '-n', '1000', '--json'], {
-    env: msgEnv(dataDir) as Record<string, string>,
+    env: dataDirEnv(dataDir),
     timeoutMs: 45_000,
   });
   expect(r.code, r.stderr).toBe(0);
@@ -67,7 +62,7 @@ describe('the embedded database after a killed msg', () => {
     dataDir = await mkdtemp(join(tmpdir(), 'msg-crash-'));
     // Created once (a few seconds): the kills below hit an existing database.
     const r = await runMsg(['send', '-f', 'setup', '-t', 'alice', 'created'], {
-      env: msgEnv(dataDir) as Record<string, string>,
+      env: dataDirEnv(dataDir),
       timeoutMs: 45_000,
     });
     expect(r.code, r.stderr).toBe(0);
@@ -95,7 +90,7 @@ describe('the embedded database after a killed msg', () => {
           `msg send ${round}.${i}`,
           process.execPath,
           [MSG_BIN, 'send', '-f', sender, '-t', 'alice', '--json', content],
-          { env: msgEnv(dataDir) },
+          { env: dataDirEnv(dataDir) },
         );
         return { p, content };
       });
@@ -160,17 +155,14 @@ describe('the embedded database after a killed msg', () => {
       'msg serve',
       process.execPath,
       [MSG_BIN, 'serve', '--port', String(port), '--log-level', 'warn'],
-      { env: msgEnv(dataDir) },
+      { env: dataDirEnv(dataDir) },
     );
     const url = `http://127.0.0.1:${port}`;
-    await waitFor(
-      'msg serve to answer',
-      async () => {
-        if (serve.exit()) throw new Error(`msg serve exited:\n${serve.output()}`);
-        return (await probeStatus(`${url}/readyz`, 500)) === 200;
-      },
-      { timeoutMs: 45_000, intervalMs: 100 },
-    );
+    await waitUntilAnswering(serve, `${url}/readyz`, {
+      timeoutMs: 45_000,
+      intervalMs: 100,
+      probeTimeoutMs: 500,
+    });
 
     const acknowledged = new Map<string, number>();
     const unanswered: string[] = [];

@@ -1,5 +1,8 @@
-import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { type Backend, freshPostgresSchema, runCommand } from '@messenger/testing';
 
 /** The built `msg` binary, as users run it. */
 export const MSG_BIN = fileURLToPath(new URL('../bin/msg.js', import.meta.url));
@@ -11,35 +14,55 @@ export interface MsgResult {
 }
 
 /**
- * Runs `msg` in a child process with a clean environment (no DATABASE_URL, no
- * MSG_API_URL leaking from the test runner) plus `env`.
+ * A clean environment for `msg` (no DATABASE_URL, no MSG_API_URL leaking from the test
+ * runner: only PATH, HOME, TMPDIR and LANG) plus `vars`.
  */
-export function runMsg(
-  args: readonly string[],
-  options: { env?: Record<string, string | undefined>; input?: string; timeoutMs?: number } = {},
-): Promise<MsgResult> {
+export function msgEnv(vars: Record<string, string | undefined> = {}): Record<string, string> {
   const env: Record<string, string> = {};
   for (const k of ['PATH', 'HOME', 'TMPDIR', 'LANG']) {
     const v = process.env[k];
     if (v !== undefined) env[k] = v;
   }
-  for (const [k, v] of Object.entries(options.env ?? {})) if (v !== undefined) env[k] = v;
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [MSG_BIN, ...args], { env, stdio: 'pipe' });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => {
-      stdout += d;
-    });
-    child.stderr.setEncoding('utf8').on('data', (d: string) => {
-      stderr += d;
-    });
-    const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 90_000);
-    child.on('error', reject);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-    child.stdin.end(options.input ?? '');
+  for (const [k, v] of Object.entries(vars)) if (v !== undefined) env[k] = v;
+  return env;
+}
+
+/** Runs `msg` to completion in a child process with {@link msgEnv}`(env)`. */
+export async function runMsg(
+  args: readonly string[],
+  options: { env?: Record<string, string | undefined>; input?: string; timeoutMs?: number } = {},
+): Promise<MsgResult> {
+  const { code, stdout, stderr } = await runCommand(process.execPath, [MSG_BIN, ...args], {
+    env: msgEnv(options.env),
+    input: options.input ?? '',
+    timeoutMs: options.timeoutMs ?? 90_000,
   });
+  return { code, stdout, stderr };
+}
+
+/** A database of a suite's own for `msg`, and the environment that points `msg` at it. */
+export interface MsgDatabase {
+  readonly env: Record<string, string>;
+  /** The first `msg db migrate` (PostgreSQL; the embedded database migrates itself). */
+  readonly migrated: MsgResult | undefined;
+  /** Drops the schema or removes the data directory. */
+  close(): Promise<void>;
+}
+
+/**
+ * On PostgreSQL a fresh schema, migrated by `msg db migrate`; on PGlite an empty data directory
+ * (MSG_DATA_DIR) that the first `msg` creates.
+ */
+export async function openMsgDatabase(backend: Backend): Promise<MsgDatabase> {
+  if (backend.name === 'postgres') {
+    const schema = await freshPostgresSchema();
+    const env = { DATABASE_URL: schema.url };
+    return { env, migrated: await runMsg(['db', 'migrate'], { env }), close: () => schema.drop() };
+  }
+  const dir = mkdtempSync(join(tmpdir(), 'msg-data-'));
+  return {
+    env: { MSG_DATA_DIR: dir },
+    migrated: undefined,
+    close: async () => rmSync(dir, { recursive: true, force: true }),
+  };
 }

@@ -1,10 +1,10 @@
 import { connect } from 'node:net';
-import { type Message, type Messenger, openMessenger } from '@messenger/core';
-import { backends, freshPostgresSchema, type PostgresSchema } from '@messenger/testing';
-import type { FastifyInstance, InjectOptions } from 'fastify';
+import type { Message } from '@messenger/core';
+import { backends } from '@messenger/testing';
+import type { InjectOptions } from 'fastify';
 import { request } from 'undici';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildApp } from '../src/index.js';
+import { describe, expect, it } from 'vitest';
+import { useApp } from './helpers/app.js';
 
 interface ErrorJson {
   error: { code: string; message: string; fields?: Record<string, string[]>; request_id: string };
@@ -13,30 +13,13 @@ interface ErrorJson {
 const SEND = '/api/messages/send/';
 const LIST = '/api/messages/';
 
-describe.each(backends())('HTTP API on $name', ({ name }) => {
-  let app: FastifyInstance;
-  let messenger: Messenger;
-  let schema: PostgresSchema | undefined;
-
-  beforeAll(async () => {
-    if (name === 'postgres') {
-      schema = await freshPostgresSchema();
-      messenger = await openMessenger({ databaseUrl: schema.url, migrate: true });
-    } else {
-      messenger = await openMessenger();
-    }
-    app = await buildApp({ messenger });
-  });
-
-  afterAll(async () => {
-    await app?.close();
-    await schema?.drop();
-  });
+describe.each(backends())('HTTP API on $name', (backend) => {
+  const t = useApp(backend);
 
   const send = (body: unknown) =>
-    app.inject({ method: 'POST', url: SEND, payload: body as object });
+    t.app.inject({ method: 'POST', url: SEND, payload: body as object });
   const list = async (query: string) => {
-    const r = await app.inject({ url: `${LIST}?${query}` });
+    const r = await t.app.inject({ url: `${LIST}?${query}` });
     expect(r.statusCode, r.body).toBe(200);
     return r.json<Message[]>();
   };
@@ -45,7 +28,7 @@ describe.each(backends())('HTTP API on $name', ({ name }) => {
     let n = 0;
     let cursor: string | null = null;
     do {
-      const page = await messenger.list({ limit: 1000, cursor });
+      const page = await t.messenger.list({ limit: 1000, cursor });
       n += page.messages.length;
       cursor = page.nextCursor;
     } while (cursor !== null);
@@ -74,7 +57,7 @@ describe.each(backends())('HTTP API on $name', ({ name }) => {
     });
     expect(m.id).not.toBe(99);
 
-    const form = await app.inject({
+    const form = await t.app.inject({
       method: 'POST',
       url: '/api/messages/send',
       headers: { 'content-type': 'application/x-www-form-urlencoded' },
@@ -129,7 +112,7 @@ describe.each(backends())('HTTP API on $name', ({ name }) => {
     let url: string | undefined = `${LIST}?recipient=paged&limit=2`;
     let pages = 0;
     while (url !== undefined) {
-      const r = await app.inject({ url });
+      const r = await t.app.inject({ url });
       expect(r.statusCode).toBe(200);
       seen.push(...r.json<Message[]>().map((m) => m.message_content));
       const link = r.headers.link as string | undefined;
@@ -159,16 +142,19 @@ describe.each(backends())('HTTP API on $name', ({ name }) => {
   });
 
   it('answers the probes', async () => {
-    expect((await app.inject({ url: '/healthz' })).json()).toEqual({ status: 'ok' });
-    const ready = await app.inject({ url: '/readyz' });
+    expect((await t.app.inject({ url: '/healthz' })).json()).toEqual({ status: 'ok' });
+    const ready = await t.app.inject({ url: '/readyz' });
     expect(ready.statusCode).toBe(200);
     expect(ready.json()).toEqual({ status: 'ready' });
   });
 
   it('echoes a sane X-Request-Id and replaces an unsafe one', async () => {
-    const given = await app.inject({ url: '/healthz', headers: { 'x-request-id': 'req-42.a:b' } });
+    const given = await t.app.inject({
+      url: '/healthz',
+      headers: { 'x-request-id': 'req-42.a:b' },
+    });
     expect(given.headers['x-request-id']).toBe('req-42.a:b');
-    const unsafe = await app.inject({
+    const unsafe = await t.app.inject({
       url: `${LIST}?limit=0`,
       headers: { 'x-request-id': 'x'.repeat(200) },
     });
@@ -177,7 +163,7 @@ describe.each(backends())('HTTP API on $name', ({ name }) => {
   });
 
   it('serves the generated OpenAPI document', async () => {
-    const r = await app.inject({ url: '/api/openapi.json' });
+    const r = await t.app.inject({ url: '/api/openapi.json' });
     expect(r.statusCode).toBe(200);
     const doc = r.json<{ openapi: string; paths: Record<string, Record<string, unknown>> }>();
     expect(doc.openapi).toMatch(/^3\./);
@@ -443,7 +429,7 @@ describe.each(backends())('HTTP API on $name', ({ name }) => {
       expect(cases.length).toBeGreaterThanOrEqual(60);
       const before = await countAll();
       for (const [label, req, status, code, field] of cases) {
-        const r = await app.inject(req);
+        const r = await t.app.inject(req);
         expect(r.statusCode, `${label}: ${r.body}`).toBe(status);
         expect(r.headers['content-type'], label).toMatch(/^application\/json/);
         const e = r.json<ErrorJson>().error;
@@ -461,10 +447,10 @@ describe.each(backends())('HTTP API on $name', ({ name }) => {
     }, 60_000);
 
     it('takes an escaped ? in a query value, and ?x= in a form body, as text', async () => {
-      const escaped = await app.inject({ url: `${LIST}?sender=bob%3Frecipient%3Dalice` });
+      const escaped = await t.app.inject({ url: `${LIST}?sender=bob%3Frecipient%3Dalice` });
       expect(escaped.statusCode, escaped.body).toBe(200);
       const text = 'what?x=1&y=2';
-      const form = await app.inject({
+      const form = await t.app.inject({
         method: 'POST',
         url: SEND,
         headers: { 'content-type': 'application/x-www-form-urlencoded' },
@@ -477,7 +463,7 @@ describe.each(backends())('HTTP API on $name', ({ name }) => {
       expect(form.statusCode, form.body).toBe(201);
       expect(form.json<Message>()).toMatchObject({ sender: 'asker?to=x', message_content: text });
       // Repeated form names still reach core as all their values, and are refused.
-      const repeated = await app.inject({
+      const repeated = await t.app.inject({
         method: 'POST',
         url: SEND,
         headers: { 'content-type': 'application/x-www-form-urlencoded' },
@@ -490,7 +476,7 @@ describe.each(backends())('HTTP API on $name', ({ name }) => {
     });
 
     it('explains the original README example joined with ?', async () => {
-      const r = await app.inject({
+      const r = await t.app.inject({
         url: '/api/messages/?sender=bob?recipient=alice?is_read=false',
       });
       expect(r.json<ErrorJson>().error.message).toContain('query parameters are joined with "&"');
@@ -498,7 +484,7 @@ describe.each(backends())('HTTP API on $name', ({ name }) => {
   });
 
   it('serves a real loopback port to undici', async () => {
-    const address = await app.listen({ port: 0, host: '127.0.0.1' });
+    const address = await t.app.listen({ port: 0, host: '127.0.0.1' });
     const sent = await request(`${address}${SEND}`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },

@@ -8,13 +8,12 @@ import {
   freePort,
   type PrivatePostgres,
   postgresBinDir,
-  probeStatus,
   type RunningProcess,
   repoRoot,
   startPrivatePostgres,
   startProcess,
   stopAll,
-  waitFor,
+  waitUntilAnswering,
 } from '@messenger/testing';
 import pg from 'pg';
 import { Agent } from 'undici';
@@ -79,14 +78,7 @@ describe.skipIf(pgBin === undefined && !process.env.CI)('PostgreSQL restarted un
       env: { ...env, PORT: String(port) },
     });
     server = s;
-    await waitFor(
-      'messenger-server to be ready',
-      async () => {
-        if (s.exit()) throw new Error(`messenger-server exited:\n${s.output()}`);
-        return (await probeStatus(`${base}/readyz`, 500)) === 200;
-      },
-      { timeoutMs: 15_000 },
-    );
+    await waitUntilAnswering(s, `${base}/readyz`, { timeoutMs: 15_000, probeTimeoutMs: 500 });
   }, 45_000);
 
   afterAll(async () => {

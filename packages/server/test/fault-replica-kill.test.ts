@@ -2,8 +2,7 @@
 // same Idempotency-Key lose nothing and store nothing twice, and reads never fail.
 import { setTimeout as sleep } from 'node:timers/promises';
 import { postgresUrl, type RunningProcess } from '@messenger/testing';
-import { Agent } from 'undici';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   type Attempt,
   attempt,
@@ -11,7 +10,7 @@ import {
   type SendOutcome,
   sendWithRetries,
 } from './helpers/load.js';
-import { startTopology, storedBySender, type Topology } from './helpers/topology.js';
+import { storedBySender, useTopology } from './helpers/topology.js';
 
 const LOAD = { senders: 4, listers: 2, sendsPerSender: 50, killAfterAcked: 50 };
 
@@ -19,20 +18,10 @@ const LOAD = { senders: 4, listers: 2, sendsPerSender: 50, killAfterAcked: 50 };
 const RETRYABLE = new Set([0, 409, 502, 503, 504]);
 
 describe.skipIf(postgresUrl === undefined)('a replica killed under load behind nginx', () => {
-  let topology: Topology | undefined;
-  const agent = new Agent({ connections: 16 });
-
-  beforeAll(async () => {
-    topology = await startTopology(2);
-  }, 45_000);
-
-  afterAll(async () => {
-    await agent.close().catch(() => {});
-    await topology?.close();
-  });
+  const { topology, agent } = useTopology(2);
 
   it('stores every acknowledged send exactly once and never fails a read', async () => {
-    const t = topology as Topology;
+    const t = topology();
     const base = t.nginx.url;
     const sender = `kill-${process.pid}-${Date.now()}`;
     const victim = t.replicas[0] as RunningProcess;

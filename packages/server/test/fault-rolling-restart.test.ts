@@ -4,28 +4,17 @@
 // not one request to fail.
 import { setTimeout as sleep } from 'node:timers/promises';
 import { postgresUrl, type RunningProcess, waitFor } from '@messenger/testing';
-import { Agent } from 'undici';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { type Attempt, attempt } from './helpers/load.js';
-import { startTopology, storedBySender, type Topology } from './helpers/topology.js';
+import { storedBySender, useTopology } from './helpers/topology.js';
 
 const LOAD = { senders: 3, listers: 2 };
 
 describe.skipIf(postgresUrl === undefined)('a rolling restart behind nginx', () => {
-  let topology: Topology | undefined;
-  const agent = new Agent({ connections: 16 });
-
-  beforeAll(async () => {
-    topology = await startTopology(2);
-  }, 45_000);
-
-  afterAll(async () => {
-    await agent.close().catch(() => {});
-    await topology?.close();
-  });
+  const { topology, agent } = useTopology(2);
 
   it('fails not one request while each replica in turn is stopped and started again', async () => {
-    const t = topology as Topology;
+    const t = topology();
     const base = t.nginx.url;
     const sender = `rolling-${process.pid}-${Date.now()}`;
     const attempts: Attempt[] = [];

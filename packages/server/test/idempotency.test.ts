@@ -1,32 +1,20 @@
-import { type Message, type Messenger, openMessenger } from '@messenger/core';
-import { backends, freshPostgresSchema, type PostgresSchema } from '@messenger/testing';
-import type { FastifyInstance } from 'fastify';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildApp } from '../src/index.js';
+import type { Message } from '@messenger/core';
+import { backends } from '@messenger/testing';
+import { describe, expect, it } from 'vitest';
+import { useApp } from './helpers/app.js';
 
-describe.each(backends())('Idempotency-Key on $name', ({ name }) => {
-  let app: FastifyInstance;
-  let messenger: Messenger;
-  let schema: PostgresSchema | undefined;
-
-  beforeAll(async () => {
-    if (name === 'postgres') schema = await freshPostgresSchema();
-    messenger = await openMessenger({ databaseUrl: schema?.url, migrate: true });
-    app = await buildApp({ messenger });
-  });
-  afterAll(async () => {
-    await app?.close();
-    await schema?.drop();
-  });
+describe.each(backends())('Idempotency-Key on $name', (backend) => {
+  const t = useApp(backend);
 
   const send = (key: string | undefined, body: object) =>
-    app.inject({
+    t.app.inject({
       method: 'POST',
       url: '/api/messages/send/',
       headers: key === undefined ? {} : { 'idempotency-key': key },
       payload: body,
     });
-  const count = async (recipient: string) => (await messenger.list({ recipient })).messages.length;
+  const count = async (recipient: string) =>
+    (await t.messenger.list({ recipient })).messages.length;
 
   it('stores once and replays the original status and body', async () => {
     const body = { sender: 'bob', recipient: 'idem-1', message_content: 'only once' };
@@ -34,7 +22,7 @@ describe.each(backends())('Idempotency-Key on $name', ({ name }) => {
     expect(first.statusCode).toBe(201);
     expect(first.headers['idempotent-replayed']).toBeUndefined();
     // The message changes afterwards; the replay is still the first answer.
-    await messenger.markRead({ ids: [first.json<Message>().id] });
+    await t.messenger.markRead({ ids: [first.json<Message>().id] });
     const again = await send('key-1', { ...body, message_content: '  only once  ' });
     expect(again.statusCode).toBe(201);
     expect(again.headers['idempotent-replayed']).toBe('true');
@@ -80,7 +68,7 @@ describe.each(backends())('Idempotency-Key on $name', ({ name }) => {
   });
 
   it('prunes keys only after 24 hours', async () => {
-    expect(await messenger.pruneIdempotencyKeys(0)).toBe(0);
+    expect(await t.messenger.pruneIdempotencyKeys(0)).toBe(0);
     const replay = await send('key-1', {
       sender: 'bob',
       recipient: 'idem-1',

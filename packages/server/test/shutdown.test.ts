@@ -6,11 +6,11 @@ import { fileURLToPath } from 'node:url';
 import {
   type Exit,
   freePort,
-  probeStatus,
   type RunningProcess,
   startProcess,
   stopAll,
   waitFor,
+  waitUntilAnswering,
 } from '@messenger/testing';
 import { Agent, request } from 'undici';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -93,14 +93,7 @@ async function startBin(): Promise<{ server: RunningProcess; port: number; url: 
     }),
   });
   const url = `http://127.0.0.1:${port}`;
-  await waitFor(
-    `${url}/healthz`,
-    async () => {
-      if (server.exit()) throw new Error(`messenger-server exited first:\n${server.output()}`);
-      return (await probeStatus(`${url}/healthz`)) === 200;
-    },
-    { timeoutMs: 20_000, intervalMs: 100 },
-  );
+  await waitUntilAnswering(server, `${url}/healthz`, { timeoutMs: 20_000, intervalMs: 100 });
   return { server, port, url };
 }
 

@@ -1,11 +1,12 @@
 import { connect } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { type Message, type Messenger, openMessenger } from '@messenger/core';
-import { backends, freePort, freshPostgresSchema, type PostgresSchema } from '@messenger/testing';
+import { type Message, openMessenger } from '@messenger/core';
+import { backends, freePort } from '@messenger/testing';
 import type { FastifyInstance } from 'fastify';
 import { request, WebSocket } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../src/index.js';
+import { useApp } from './helpers/app.js';
 
 type Event =
   | { type: 'ready' }
@@ -119,21 +120,12 @@ describe('live stream on a database that cannot be reached', () => {
   });
 });
 
-describe.each(backends())('live stream over WebSocket on $name', ({ name }) => {
-  let messenger: Messenger;
-  let app: FastifyInstance;
+describe.each(backends())('live stream over WebSocket on $name', (backend) => {
+  const t = useApp(backend, { heartbeatMs: 200 });
   let base: string;
-  let schema: PostgresSchema | undefined;
 
   beforeAll(async () => {
-    if (name === 'postgres') schema = await freshPostgresSchema();
-    messenger = await openMessenger({ databaseUrl: schema?.url, migrate: true });
-    app = await buildApp({ messenger, heartbeatMs: 200 });
-    base = await app.listen({ port: 0, host: '127.0.0.1' });
-  });
-  afterAll(async () => {
-    await app?.close();
-    await schema?.drop();
+    base = await t.app.listen({ port: 0, host: '127.0.0.1' });
   });
 
   const send = async (sender: string, recipient: string, message_content: string) => {

@@ -5,29 +5,23 @@ import { join } from 'node:path';
 import type { Message } from '@messenger/core';
 import {
   postgresUrl,
-  type RunningNginx,
   type RunningProcess,
   repoRoot,
   startProcess,
   waitFor,
 } from '@messenger/testing';
-import type pg from 'pg';
 import { request, WebSocket } from 'undici';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTopology, type Topology } from './helpers/topology.js';
+import { describe, expect, it } from 'vitest';
+import { storedBySender, useTopology } from './helpers/topology.js';
 
 const msgBin = join(repoRoot, 'packages/cli/bin/msg.js');
 
 describe.skipIf(postgresUrl === undefined)('production topology on 127.0.0.1', () => {
-  let topology: Topology | undefined;
-  let db: pg.Client | undefined;
-  let nginx: RunningNginx | undefined;
-  let ports: readonly number[] = [];
+  const { topology } = useTopology(2);
   const sender = `e2e-${process.pid}-${Date.now()}`;
 
   function url(path: string): string {
-    if (!nginx) throw new Error('nginx is not running');
-    return `${nginx.url}${path}`;
+    return `${topology().nginx.url}${path}`;
   }
 
   async function send(content: string, requestId?: string) {
@@ -51,15 +45,6 @@ describe.skipIf(postgresUrl === undefined)('production topology on 127.0.0.1', (
     return { status: res.statusCode, headers: res.headers, text };
   }
 
-  beforeAll(async () => {
-    topology = await startTopology(2);
-    ({ db, nginx, ports } = topology);
-  }, 45_000);
-
-  afterAll(async () => {
-    await topology?.close();
-  });
-
   it('sends and lists through nginx', async () => {
     const sent = await send('hello through nginx', 'e2e-first-send');
     expect(sent.status, sent.text).toBe(201);
@@ -77,7 +62,8 @@ describe.skipIf(postgresUrl === undefined)('production topology on 127.0.0.1', (
     expect(listed.status, listed.text).toBe(200);
     expect(JSON.parse(listed.text)).toEqual([message]);
 
-    const logged = nginx?.accessLog().find((e) => e.request_id === 'e2e-first-send');
+    const { nginx, ports } = topology();
+    const logged = nginx.accessLog().find((e) => e.request_id === 'e2e-first-send');
     expect(logged).toMatchObject({ method: 'POST', status: 201, upstream_status: '201' });
     expect(ports.map((p) => `127.0.0.1:${p}`)).toContain(logged?.upstream_addr);
   });
@@ -86,7 +72,8 @@ describe.skipIf(postgresUrl === undefined)('production topology on 127.0.0.1', (
     const total = 200;
     const workers = 4;
     const killAt = 60;
-    const killed = (topology as Topology).replicas[0] as RunningProcess;
+    const { db, nginx, ports, replicas } = topology();
+    const killed = replicas[0] as RunningProcess;
     let next = 0;
     let logAtKill = -1;
     const readFailures: string[] = [];
@@ -98,7 +85,7 @@ describe.skipIf(postgresUrl === undefined)('production topology on 127.0.0.1', (
         const i = next++;
         if (i === killAt) {
           killed.child.kill('SIGKILL');
-          logAtKill = (nginx as RunningNginx).accessLog().length;
+          logAtKill = nginx.accessLog().length;
         }
         if (i % 2 === 0) {
           const content = `load ${i}`;
@@ -135,18 +122,13 @@ describe.skipIf(postgresUrl === undefined)('production topology on 127.0.0.1', (
 
     // Every acknowledged send is stored exactly once, with the id it was acknowledged with; an
     // unacknowledged one at most once.
-    const { rows } = await (db as pg.Client).query<{ message_content: string; ids: number[] }>(
-      `select message_content, array_agg(id order by id) as ids from messages
-        where sender = $1 and message_content like 'load %' group by message_content`,
-      [sender],
-    );
-    const stored = new Map(rows.map((r) => [r.message_content, r.ids.map(Number)]));
+    const stored = await storedBySender(db, sender);
     for (const [content, id] of acknowledged) expect(stored.get(content), content).toEqual([id]);
     for (const u of unacknowledged) expect((stored.get(u.content) ?? []).length).toBeLessThan(2);
 
     // The kill happened under traffic: nginx saw the replica fail (a request in flight, or a
     // refused connection it then retried on the survivor) before leaving it out.
-    const after = (nginx as RunningNginx).accessLog().slice(logAtKill);
+    const after = nginx.accessLog().slice(logAtKill);
     const dead = `127.0.0.1:${ports[0]}`;
     const triedDead = after.filter((e) => {
       const i = e.upstream_addr.split(', ').indexOf(dead);
@@ -162,8 +144,9 @@ describe.skipIf(postgresUrl === undefined)('production topology on 127.0.0.1', (
   }, 30_000);
 
   it('takes the restarted replica back into rotation', async () => {
+    const { nginx, ports, startReplica } = topology();
     const port = ports[0] as number;
-    await (topology as Topology).startReplica(0);
+    await startReplica(0);
     // nginx rests a failed replica for fail_timeout (5 s), then tries it again.
     let n = 0;
     await waitFor(
@@ -172,7 +155,7 @@ describe.skipIf(postgresUrl === undefined)('production topology on 127.0.0.1', (
         const id = `e2e-back-${n++}`;
         const res = await list(`sender=${sender}&limit=1`, id);
         expect(res.status, res.text).toBe(200);
-        const entry = nginx?.accessLog().find((e) => e.request_id === id);
+        const entry = nginx.accessLog().find((e) => e.request_id === id);
         return entry?.upstream_addr === `127.0.0.1:${port}`;
       },
       { timeoutMs: 20_000, intervalMs: 100 },
@@ -182,7 +165,7 @@ describe.skipIf(postgresUrl === undefined)('production topology on 127.0.0.1', (
     for (const id of ids) expect((await list(`sender=${sender}&limit=1`, id)).status).toBe(200);
     const served = new Set(
       nginx
-        ?.accessLog()
+        .accessLog()
         .filter((e) => ids.includes(e.request_id))
         .map((e) => e.upstream_addr),
     );
@@ -230,7 +213,8 @@ describe.skipIf(postgresUrl === undefined)('production topology on 127.0.0.1', (
     let ws = open();
     await until('ready', () => frames.some((f) => f.type === 'ready'));
     // One of the two replicas is not the one nginx gave the watcher.
-    for (const [i, port] of ports.entries()) await post(`http://127.0.0.1:${port}`, `direct ${i}`);
+    for (const [i, port] of topology().ports.entries())
+      await post(`http://127.0.0.1:${port}`, `direct ${i}`);
     await until(`both direct sends: ${JSON.stringify(frames)}`, () => contents().length === 2);
 
     const closed = new Promise<void>((r) => ws.addEventListener('close', () => r()));

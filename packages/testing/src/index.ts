@@ -15,6 +15,7 @@ export {
   nginxBinary,
   nginxConfigTest,
   nginxTemplatePath,
+  nginxVersion,
   type RunningNginx,
   renderNginxTemplate,
   startLocalNginx,
@@ -22,12 +23,22 @@ export {
 } from './nginx.js';
 export { type PrivatePostgres, postgresBinDir, startPrivatePostgres } from './private-postgres.js';
 export {
+  type CommandResult,
   canConnect,
   type Exit,
   freePort,
   type RunningProcess,
   repoRoot,
+  runCommand,
   startProcess,
   stopAll,
   waitFor,
+  waitUntilAnswering,
 } from './processes.js';
+export {
+  replyJson,
+  type StubHandler,
+  type StubHttpServer,
+  type StubRequest,
+  startStubHttpServer,
+} from './stub-http-server.js';

@@ -71,6 +71,12 @@ export function nginxBinary(): string {
   throw new Error('nginx not found: install Debian package nginx (or set NGINX_BIN)');
 }
 
+/** `nginx -v` of {@link nginxBinary}, e.g. `nginx/1.22.1`. */
+export function nginxVersion(): string {
+  const run = spawnSync(nginxBinary(), ['-v'], { encoding: 'utf8', timeout: 5_000 });
+  return /nginx\/\S+/.exec(run.stderr ?? '')?.[0] ?? 'unknown';
+}
+
 /** Settings of a local nginx in front of local replicas. */
 export interface LocalNginxOptions {
   /** `host:port` of each replica. */
@@ -110,7 +116,8 @@ export function writeNginxConf(dir: string, site: string): string {
       'worker_processes 1;',
       `pid ${join(dir, 'nginx.pid')};`,
       `error_log ${join(dir, 'error.log')} notice;`,
-      'events { worker_connections 512; }',
+      // As many as a default open-file limit (1024) allows: the bench's load generator opens dozens.
+      'events { worker_connections 1024; }',
       'http {',
       `    client_body_temp_path ${join(dir, 'client_body')};`,
       `    proxy_temp_path ${join(dir, 'proxy')};`,

@@ -1,11 +1,16 @@
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import {
   DatabaseLockedError,
   NotFoundError,
   UnavailableError,
   ValidationError,
 } from '@messenger/core';
+import {
+  freePort,
+  replyJson as json,
+  type StubHandler,
+  type StubHttpServer,
+  startStubHttpServer,
+} from '@messenger/testing';
 import { afterEach, describe, expect, it } from 'vitest';
 import { RemoteError, UsageError } from '../errors.js';
 import { HttpClient } from './http-client.js';
@@ -20,47 +25,18 @@ const MESSAGE = {
   read_at: null,
 };
 
-interface Seen {
-  readonly method: string | undefined;
-  readonly url: string | undefined;
-  readonly headers: IncomingMessage['headers'];
-  readonly body: string;
-}
-
-type Handler = (seen: Seen, count: number, res: ServerResponse) => void;
-
-const servers: Server[] = [];
+const servers: StubHttpServer[] = [];
 const clients: HttpClient[] = [];
 afterEach(async () => {
   await Promise.all(clients.splice(0).map((c) => c.close()));
-  for (const s of servers.splice(0)) {
-    s.closeAllConnections();
-    s.close();
-  }
+  await Promise.all(servers.splice(0).map((s) => s.close()));
 });
 
-/** A tiny server that records what it was sent. */
-async function serve(handler: Handler, port = 0): Promise<{ url: string; seen: Seen[] }> {
-  const seen: Seen[] = [];
-  const server = createServer((req, res) => {
-    let body = '';
-    req.setEncoding('utf8').on('data', (d: string) => {
-      body += d;
-    });
-    req.on('end', () => {
-      const s = { method: req.method, url: req.url, headers: req.headers, body };
-      seen.push(s);
-      handler(s, seen.length, res);
-    });
-  });
+/** A stub API that records what it was sent. */
+async function serve(handler: StubHandler, port = 0): Promise<StubHttpServer> {
+  const server = await startStubHttpServer(handler, { port });
   servers.push(server);
-  await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
-  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/`, seen };
-}
-
-function json(res: ServerResponse, status: number, body: unknown, headers = {}): void {
-  res.writeHead(status, { 'content-type': 'application/json', ...headers });
-  res.end(JSON.stringify(body));
+  return server;
 }
 
 function client(baseUrl: string, overrides: Partial<{ retries: number }> = {}): HttpClient {
@@ -74,14 +50,6 @@ function client(baseUrl: string, overrides: Partial<{ retries: number }> = {}): 
   });
   clients.push(c);
   return c;
-}
-
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((resolve) => s.listen(0, '127.0.0.1', resolve));
-  const { port } = s.address() as AddressInfo;
-  await new Promise<void>((resolve) => s.close(() => resolve()));
-  return port;
 }
 
 const SEND = { sender: 'bob', recipient: 'alice', message_content: 'hi' };

@@ -6,16 +6,17 @@ import {
   freePort,
   freshPostgresSchema,
   type PostgresSchema,
-  probeStatus,
   type RunningNginx,
   type RunningProcess,
   repoRoot,
   startLocalNginx,
   startProcess,
   stopAll,
-  waitFor,
+  waitUntilAnswering,
 } from '@messenger/testing';
 import pg from 'pg';
+import { Agent } from 'undici';
+import { afterAll, beforeAll } from 'vitest';
 
 export const serverBin = join(repoRoot, 'packages/server/bin/messenger-server.js');
 
@@ -69,14 +70,10 @@ export async function startTopology(count: number): Promise<Topology> {
         env: env({ PORT: String(port), HOST: '127.0.0.1' }),
       });
       replicas[i] = replica;
-      await waitFor(
-        `messenger-server on port ${port}`,
-        async () => {
-          if (replica.exit()) throw new Error(`replica exited early:\n${replica.output()}`);
-          return (await probeStatus(`http://127.0.0.1:${port}/readyz`, 500)) === 200;
-        },
-        { timeoutMs: 15_000 },
-      );
+      await waitUntilAnswering(replica, `http://127.0.0.1:${port}/readyz`, {
+        timeoutMs: 15_000,
+        probeTimeoutMs: 500,
+      });
       return replica;
     };
     await Promise.all(ports.map((_, i) => startReplica(i)));
@@ -100,6 +97,34 @@ export async function startTopology(count: number): Promise<Topology> {
     await close();
     throw err;
   }
+}
+
+/** A suite's topology, started before its first test and stopped after its last. */
+export interface TopologySuite {
+  /** The running topology; fails when called before `beforeAll` or after a failed start. */
+  topology(): Topology;
+  /** A client pool for the suite's load (16 connections), closed after the suite. */
+  readonly agent: Agent;
+}
+
+/** Registers `beforeAll`/`afterAll` hooks that start {@link startTopology}`(count)` and stop it. */
+export function useTopology(count: number): TopologySuite {
+  let topology: Topology | undefined;
+  const agent = new Agent({ connections: 16 });
+  beforeAll(async () => {
+    topology = await startTopology(count);
+  }, 45_000);
+  afterAll(async () => {
+    await agent.close().catch(() => {});
+    await topology?.close();
+  });
+  return {
+    topology: () => {
+      if (!topology) throw new Error('the topology is not running');
+      return topology;
+    },
+    agent,
+  };
 }
 
 /** How often each content is stored for `sender`: `content → ids`. */

@@ -1,0 +1,35 @@
+// Send: POST /api/messages/send/ on messenger-server, the reference and through nginx, on the
+// table the list phase left.
+import { checkSameSql, compareTargets } from '../lib/http-measure.mjs';
+import { countRows } from '../lib/postgres.mjs';
+import { INSERT_SQL } from '../lib/reference-sql.mjs';
+
+const sendRequest = () => {
+  let n = 0;
+  return () => ({
+    method: 'POST',
+    path: '/api/messages/send/',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({
+      sender: `bench-${n % 50}`,
+      recipient: `sink-${n++ % 100}`,
+      message_content: 'a benchmark message of a typical length, about sixty characters',
+    }),
+  });
+};
+
+/** Returns the HTTP send rows, keyed `send/<target>`. */
+export async function measureSend(run, { dbUrl, server, reference, nginx, nginxPids }) {
+  const tableRows = await countRows(dbUrl);
+  const targets = [
+    { key: 'messenger', url: server.url, pids: [server.process.pid], request: sendRequest() },
+    { key: 'reference', url: reference.url, pids: [reference.process.pid], request: sendRequest() },
+  ];
+  if (nginx)
+    targets.push({ key: 'nginx', url: nginx.url, pids: nginxPids(), request: sendRequest() });
+  const sends = await run.phase('send', () => compareTargets(run, 'send', targets, tableRows));
+  const http = {};
+  for (const [k, v] of Object.entries(sends ?? {})) http[`send/${k}`] = v;
+  await run.phase('same SQL (send)', () => checkSameSql(run, dbUrl, 'insert', INSERT_SQL));
+  return http;
+}
