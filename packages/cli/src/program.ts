@@ -9,6 +9,7 @@ import { type ServeOptions, serveCommand } from './commands/serve.js';
 import { type WatchOptions, watchCommand } from './commands/watch.js';
 import { type GlobalOptions, resolveDatabase } from './config.js';
 import type { Output } from './output.js';
+import { preferQuickStart } from './quick-start.js';
 
 /** What the program needs from its surroundings. */
 export interface ProgramContext {
@@ -60,6 +61,7 @@ Exit codes: 0 ok, 2 usage or validation error, 1 runtime error.`,
   const withClient =
     <A extends unknown[]>(fn: (client: MessengerClient, ...args: A) => Promise<void>) =>
     async (...args: A) => {
+      preferQuickStart();
       const client = await createClient(program.opts<GlobalOptions>(), ctx.env, {
         purpose: `msg ${process.argv.slice(2, 3).join(' ')}`,
         version: ctx.version,

@@ -31,7 +31,8 @@ export async function watchStream(
   // The server would refuse bad options before upgrading, which looks like a dropped connection.
   const checked = validateStreamOptions(options);
   if (!checked.ok) throw new ValidationError(checked.issues);
-  const { WebSocket } = await import('undici');
+  // `default`: undici is CommonJS, and the bundled `msg` (esbuild) exposes only that.
+  const { WebSocket } = (await import('undici')).default;
   let after = options.after === undefined ? undefined : String(options.after);
   let delay = RECONNECT_MIN_MS;
   while (!signal.aborted) {
