@@ -40,6 +40,12 @@ export interface MessengerOptions {
   /** Embedded database: what this process is doing, shown to another process that finds it locked. */
   readonly purpose?: string | undefined;
   /**
+   * Embedded database: called when the data directory holds no database yet, before one
+   * is created there (about a second); the function it returns, if any, is called when
+   * that is over, whether it worked or not. For a progress message: core prints nothing.
+   */
+  readonly onCreate?: ((dataDir: string) => (() => void) | undefined) | undefined;
+  /**
    * Errors of background work (live delivery polling) that no caller awaits.
    * Delivery retries by itself; this is for logging. Default: ignored.
    */
@@ -261,6 +267,7 @@ export async function openMessenger(options: MessengerOptions = {}): Promise<Mes
     : await openPglite(embeddedDirectory(url), {
         ...(options.lockTimeoutMs !== undefined && { lockTimeoutMs: options.lockTimeoutMs }),
         ...(options.purpose !== undefined && { purpose: options.purpose }),
+        ...(options.onCreate !== undefined && { onCreate: options.onCreate }),
       });
   const messenger = new Messenger(conn, options.onBackgroundError);
   if (options.migrate ?? !isPostgres) {

@@ -1,10 +1,11 @@
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { Kysely } from 'kysely';
 import { PGliteDialect } from 'kysely-pglite-dialect';
 import { UnavailableError } from '../errors.js';
 import type { Database } from '../message.table.js';
 import type { Connection } from './connection.js';
+import { extractTarGz, findEmbeddedTemplate } from './embedded-template.js';
 import { acquireFileLock, type FileLock } from './file-lock.js';
 
 /** Options of the embedded database. */
@@ -13,6 +14,8 @@ export interface PgliteOptions {
   readonly lockTimeoutMs?: number;
   /** What this process is doing, shown to a process that finds the directory locked. */
   readonly purpose?: string;
+  /** Called before a new database is created in the directory; see `MessengerOptions.onCreate`. */
+  readonly onCreate?: (dataDir: string) => (() => void) | undefined;
 }
 
 /**
@@ -26,6 +29,7 @@ export async function openPglite(
 ): Promise<Connection> {
   let lock: FileLock | undefined;
   let pgdata: string | undefined;
+  let created: (() => void) | undefined;
   if (dataDir !== undefined) {
     const dir = resolve(dataDir);
     try {
@@ -42,8 +46,14 @@ export async function openPglite(
     pgdata = join(dir, 'pgdata');
   }
   try {
+    if (pgdata !== undefined && !existsSync(join(pgdata, 'PG_VERSION'))) {
+      created = options.onCreate?.(resolve(pgdata, '..')) ?? (() => {});
+      restoreTemplate(pgdata);
+    }
     const { PGlite } = await import('@electric-sql/pglite');
     const pglite = pgdata === undefined ? await PGlite.create() : await PGlite.create(pgdata);
+    created?.();
+    created = undefined;
     const db = new Kysely<Database>({ dialect: new PGliteDialect(pglite) });
     return {
       db,
@@ -65,10 +75,28 @@ export async function openPglite(
       },
     };
   } catch (err) {
+    created?.();
     lock?.release();
     throw new UnavailableError(
       `cannot open the embedded database in ${pgdata ?? 'memory'}: ${(err as Error).message}`,
       { cause: err },
     );
   }
+}
+
+/**
+ * Fills a new `pgdata` from the template shipped with core (see embedded-template.ts),
+ * unpacked beside it and renamed into place, so that an interrupted first run leaves
+ * no half-made database. Without a template (or when `pgdata` already has files of an
+ * interrupted initdb), PGlite runs initdb itself, as before.
+ */
+function restoreTemplate(pgdata: string): void {
+  if (existsSync(pgdata) && readdirSync(pgdata).length > 0) return;
+  const template = findEmbeddedTemplate();
+  if (template === undefined) return;
+  const staging = `${pgdata}.new`;
+  rmSync(staging, { recursive: true, force: true });
+  extractTarGz(readFileSync(template), staging);
+  rmSync(pgdata, { recursive: true, force: true });
+  renameSync(staging, pgdata);
 }
