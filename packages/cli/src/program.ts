@@ -7,7 +7,7 @@ import { readCommand } from './commands/read.js';
 import { sendCommand } from './commands/send.js';
 import { type ServeOptions, serveCommand } from './commands/serve.js';
 import { type WatchOptions, watchCommand } from './commands/watch.js';
-import { type GlobalOptions, resolveDatabase } from './config.js';
+import { type GlobalOptions, resolveDatabase, resolveTransport } from './config.js';
 import type { Output } from './output.js';
 import { preferQuickStart } from './quick-start.js';
 
@@ -62,10 +62,23 @@ Exit codes: 0 ok, 2 usage or validation error, 1 runtime error.`,
     <A extends unknown[]>(fn: (client: MessengerClient, ...args: A) => Promise<void>) =>
     async (...args: A) => {
       preferQuickStart();
-      const client = await createClient(program.opts<GlobalOptions>(), ctx.env, {
-        purpose: `msg ${process.argv.slice(2, 3).join(' ')}`,
-        version: ctx.version,
-      });
+      const transport = resolveTransport(program.opts<GlobalOptions>(), ctx.env);
+      const client = await createClient(
+        transport.kind === 'http'
+          ? {
+              api: transport.api.baseUrl,
+              timeoutMs: transport.api.requestTimeoutMs,
+              connectTimeoutMs: transport.api.connectTimeoutMs,
+              retries: transport.api.retries,
+              userAgent: `msg/${ctx.version}`,
+            }
+          : {
+              db: transport.database.databaseUrl,
+              lockTimeoutMs: transport.database.lockTimeoutMs,
+              purpose: `msg ${process.argv.slice(2, 3).join(' ')}`,
+              onCreate: (dir) => ctx.out.progress(`creating the embedded database in ${dir} (once)`),
+            },
+      );
       try {
         await fn(client, ...args);
       } finally {

@@ -27,6 +27,8 @@ import type { MessengerClient, SendRequest } from './messenger-client.js';
 export interface HttpClientOptions extends ApiSettings {
   /** Sent as `User-Agent`, e.g. `msg/0.1.0`. */
   readonly userAgent: string;
+  /** Sent as `Authorization: Bearer <token>` with every call. */
+  readonly token?: string | undefined;
 }
 
 /**
@@ -121,7 +123,8 @@ export class HttpClient implements MessengerClient {
     signal: AbortSignal,
   ): Promise<void> {
     const { watchStream } = await import('./http-watch.js');
-    await watchStream(this.#options.baseUrl, options, onEvent, signal, this.#options.userAgent);
+    const { baseUrl, userAgent, token } = this.#options;
+    await watchStream(baseUrl, options, onEvent, signal, userAgent, token);
   }
 
   async migrate(): Promise<MigrationReport> {
@@ -158,6 +161,7 @@ export class HttpClient implements MessengerClient {
       'x-request-id': randomUUID(),
     };
     if (body !== undefined) headers['content-type'] = 'application/json';
+    if (this.#options.token !== undefined) headers.authorization = `Bearer ${this.#options.token}`;
     if (idempotency !== undefined && idempotency !== 'idempotent')
       headers['idempotency-key'] = idempotency;
     const policy = idempotency === undefined ? method : 'GET';

@@ -27,6 +27,7 @@ export async function watchStream(
   onEvent: (event: StreamEvent) => void,
   signal: AbortSignal,
   userAgent: string,
+  token?: string,
 ): Promise<void> {
   // The server would refuse bad options before upgrading, which looks like a dropped connection.
   const checked = validateStreamOptions(options);
@@ -43,7 +44,9 @@ export async function watchStream(
     if (after !== undefined) url.searchParams.set('after', after);
     const outcome = await new Promise<{ fatal?: Error; ready: boolean }>((resolve) => {
       let ready = false;
-      const ws = new WebSocket(url, { headers: { 'user-agent': userAgent } } as never);
+      const headers: Record<string, string> = { 'user-agent': userAgent };
+      if (token !== undefined) headers.authorization = `Bearer ${token}`;
+      const ws = new WebSocket(url, { headers } as never);
       const stop = () => ws.close(1000, 'bye');
       signal.addEventListener('abort', stop, { once: true });
       ws.addEventListener('message', (e) => {
