@@ -6,9 +6,9 @@
 // PGlite stays outside (it finds its WebAssembly and data files beside itself), and so does
 // @messenger/server (`msg serve` only).
 import { rmSync } from 'node:fs';
-import { build } from 'esbuild';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { build } from 'esbuild';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 

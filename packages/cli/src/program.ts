@@ -76,7 +76,8 @@ Exit codes: 0 ok, 2 usage or validation error, 1 runtime error.`,
               db: transport.database.databaseUrl,
               lockTimeoutMs: transport.database.lockTimeoutMs,
               purpose: `msg ${process.argv.slice(2, 3).join(' ')}`,
-              onCreate: (dir) => ctx.out.progress(`creating the embedded database in ${dir} (once)`),
+              onCreate: (dir) =>
+                ctx.out.progress(`creating the embedded database in ${dir} (once)`),
             },
       );
       try {
@@ -129,8 +130,11 @@ Exit codes: 0 ok, 2 usage or validation error, 1 runtime error.`,
     .option('-r, --recipient <name>', 'only messages to this recipient (case-insensitive)')
     .option('--unread', 'only unread messages')
     .option('--read', 'only read messages')
-    .option('--since <time>', 'only messages sent at or after this ISO-8601 time')
-    .option('--until <time>', 'only messages sent before this ISO-8601 time')
+    .option(
+      '--since <time>',
+      'only messages sent at or after this time: ISO-8601, or 90s, 15m, 2h, 3d, 1w ago, today, yesterday (local midnight)',
+    )
+    .option('--until <time>', 'only messages sent before this time (same forms as --since)')
     .option('-n, --limit <n>', 'page size, 1–1000 (default 100)')
     .option('--cursor <cursor>', 'continue after the page that printed this cursor')
     .option(

@@ -185,7 +185,7 @@ describe.each(backends())('msg over HTTP and direct on $name: same output', ({ n
       ['list', '--limit', '0'],
       ['list', '--limit', '1001'],
       ['list', '-n', 'ten'],
-      ['list', '--since', 'yesterday'],
+      ['list', '--since', 'last week'],
       ['list', '--until', '2026-02-30'],
       ['list', '--since', '2026-01-02', '--until', '2026-01-01'],
       ['list', '--cursor', 'nope!'],

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { Agent, type IncomingHttpHeaders, request as httpRequest } from 'node:http';
+import { Agent, request as httpRequest, type IncomingHttpHeaders } from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type {
   ListOptions,
