@@ -1,4 +1,4 @@
-import { Command } from 'commander';
+import { Argument, Command } from 'commander';
 import { createClient } from './client/create-client.js';
 import type { MessengerClient } from './client/messenger-client.js';
 import { dbMigrateCommand } from './commands/db-migrate.js';
@@ -7,6 +7,7 @@ import { readCommand } from './commands/read.js';
 import { sendCommand } from './commands/send.js';
 import { type ServeOptions, serveCommand } from './commands/serve.js';
 import { type WatchOptions, watchCommand } from './commands/watch.js';
+import { completionScript, SHELLS, type Shell } from './completion.js';
 import { type GlobalOptions, resolveDatabase, resolveTransport } from './config.js';
 import type { Output } from './output.js';
 import { preferQuickStart } from './quick-start.js';
@@ -210,6 +211,16 @@ Exit codes: 0 ok, 2 usage or validation error, 1 runtime error.`,
     .option('--log-level <level>', 'fatal, error, warn, info, debug, trace or silent', 'info')
     .action(async (opts: ServeOptions) => {
       await serveCommand(resolveDatabase(program.opts<GlobalOptions>(), ctx.env), opts, ctx.out);
+    });
+
+  program
+    .command('completion')
+    .description(
+      'Print a completion script for bash, zsh or fish (the README says how to install it).',
+    )
+    .addArgument(new Argument('<shell>', 'bash, zsh or fish').choices(SHELLS))
+    .action((shell: Shell) => {
+      ctx.out.line(completionScript(program, shell).trimEnd());
     });
 
   return program;
