@@ -5,7 +5,7 @@
 // `msg --api …` never loads the database drivers, the embedded database never loads undici.
 // PGlite stays outside (it finds its WebAssembly and data files beside itself), and so does
 // @messenger/server (`msg serve` only).
-import { rmSync } from 'node:fs';
+import { rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
@@ -32,6 +32,8 @@ const result = await build({
   logLevel: 'warning',
   metafile: true,
 });
+// Which chunk holds which module: the bundle's own test reads it (not published).
+writeFileSync(join(root, 'dist', 'msg.meta.json'), JSON.stringify(result.metafile));
 if (process.argv.includes('--analyze')) {
   const { analyzeMetafile } = await import('esbuild');
   console.log(await analyzeMetafile(result.metafile));
