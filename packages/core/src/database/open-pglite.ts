@@ -51,7 +51,8 @@ export async function openPglite(
       restoreTemplate(pgdata);
     }
     const { PGlite } = await import('@electric-sql/pglite');
-    const pglite = pgdata === undefined ? await PGlite.create() : await PGlite.create(pgdata);
+    const pglite =
+      pgdata === undefined ? await PGlite.create(inMemoryOptions()) : await PGlite.create(pgdata);
     created?.();
     created = undefined;
     const db = new Kysely<Database>({ dialect: new PGliteDialect(pglite) });
@@ -99,4 +100,10 @@ function restoreTemplate(pgdata: string): void {
   extractTarGz(readFileSync(template), staging);
   rmSync(pgdata, { recursive: true, force: true });
   renameSync(staging, pgdata);
+}
+
+/** In memory: the template too (≈ 3× faster than initdb), unpacked by PGlite itself. */
+function inMemoryOptions(): { loadDataDir?: Blob } {
+  const template = findEmbeddedTemplate();
+  return template === undefined ? {} : { loadDataDir: new Blob([readFileSync(template)]) };
 }
