@@ -1,4 +1,5 @@
 import { setFlagsFromString } from 'node:v8';
+
 setFlagsFromString('--liftoff-only');
 const t0 = performance.now();
 const lap = (l) => console.log(l.padEnd(24), (performance.now() - t0).toFixed(0));

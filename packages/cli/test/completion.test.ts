@@ -60,7 +60,9 @@ describe('msg completion', () => {
   it('refuses an unknown shell', async () => {
     const r = await runMsg(['completion', 'tcsh']);
     expect(r.code).toBe(2);
-    expect(r.stderr).toMatch(/value 'tcsh' is invalid for argument 'shell'. Allowed choices are bash, zsh, fish/);
+    expect(r.stderr).toMatch(
+      /value 'tcsh' is invalid for argument 'shell'. Allowed choices are bash, zsh, fish/,
+    );
   });
 
   it('bash: parses, and completes commands, flags, choices and --db paths', () => {

@@ -71,7 +71,11 @@ function tar(root) {
         walk(path);
       } else if (e.isFile()) {
         const data = readFileSync(path);
-        blocks.push(header(name, data.length, '0'), data, Buffer.alloc((512 - (data.length % 512)) % 512));
+        blocks.push(
+          header(name, data.length, '0'),
+          data,
+          Buffer.alloc((512 - (data.length % 512)) % 512),
+        );
       } else {
         throw new Error(`unexpected entry in the data directory: ${path}`);
       }
