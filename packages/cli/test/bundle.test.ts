@@ -1,4 +1,4 @@
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runMsg } from './run-msg.js';
 
 const cli = fileURLToPath(new URL('../', import.meta.url));
 
@@ -86,28 +87,10 @@ describe('the msg bundle over HTTP', () => {
 
   /** Runs the copied bundle (asynchronously: the API answering it runs in this process). */
   const msg = (...args: string[]) =>
-    new Promise<{ stdout: string; stderr: string }>((resolve, reject) => {
-      const child = spawn(
-        process.execPath,
-        [join(work, 'cli', 'dist', 'msg.js'), '--api', api, ...args],
-        {
-          env: { PATH: process.env.PATH, NO_COLOR: '1' },
-        },
-      );
-      let stdout = '';
-      let stderr = '';
-      child.stdout.setEncoding('utf8').on('data', (d: string) => {
-        stdout += d;
-      });
-      child.stderr.setEncoding('utf8').on('data', (d: string) => {
-        stderr += d;
-      });
-      const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
-      child.on('error', reject);
-      child.on('close', () => {
-        clearTimeout(timer);
-        resolve({ stdout, stderr });
-      });
+    runMsg(['--api', api, ...args], {
+      script: join(work, 'cli', 'dist', 'msg.js'),
+      env: { NO_COLOR: '1' },
+      timeoutMs: 30_000,
     });
 
   it('fences off the chunks of the database and of undici', () => {

@@ -1,10 +1,10 @@
-import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type RunningServer, startServer } from '@messenger/server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runMsg } from './run-msg.js';
 
 const root = fileURLToPath(new URL('../../../', import.meta.url));
 
@@ -35,28 +35,8 @@ describe('README', () => {
     const file = `${root}packages/cli/.readme-example-${process.pid}.mjs`;
     writeFileSync(file, code ?? '');
     try {
-      const env: NodeJS.ProcessEnv = { ...process.env, MSG_API_URL: server.url };
-      delete env.DATABASE_URL;
-      const r = await new Promise<{ code: number | null; stdout: string; stderr: string }>(
-        (resolve, reject) => {
-          // Not spawnSync: the server answering the example runs in this process.
-          const child = spawn(process.execPath, [file], { env });
-          let stdout = '';
-          let stderr = '';
-          child.stdout.setEncoding('utf8').on('data', (d: string) => {
-            stdout += d;
-          });
-          child.stderr.setEncoding('utf8').on('data', (d: string) => {
-            stderr += d;
-          });
-          const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
-          child.on('error', reject);
-          child.on('close', (code) => {
-            clearTimeout(timer);
-            resolve({ code, stdout, stderr });
-          });
-        },
-      );
+      // Not spawnSync: the server answering the example runs in this process.
+      const r = await runMsg([], { script: file, env: { MSG_API_URL: server.url } });
       expect(r.code, r.stderr).toBe(0);
       expect(r.stdout).toBe('1 hello\n1 null\nmarked 1\n');
       expect(r.stderr).toBe('validation_failed message_content: at most 160 characters, got 161\n');

@@ -12,11 +12,17 @@ export interface MsgResult {
 
 /**
  * Runs `msg` in a child process with a clean environment (no DATABASE_URL, no
- * MSG_API_URL leaking from the test runner) plus `env`.
+ * MSG_API_URL leaking from the test runner) plus `env`. `script` runs another Node.js
+ * script the same way (a copy of the bundle, an example).
  */
 export function runMsg(
   args: readonly string[],
-  options: { env?: Record<string, string | undefined>; input?: string; timeoutMs?: number } = {},
+  options: {
+    env?: Record<string, string | undefined>;
+    input?: string;
+    timeoutMs?: number;
+    script?: string;
+  } = {},
 ): Promise<MsgResult> {
   const env: Record<string, string> = {};
   for (const k of ['PATH', 'HOME', 'TMPDIR', 'LANG']) {
@@ -25,7 +31,10 @@ export function runMsg(
   }
   for (const [k, v] of Object.entries(options.env ?? {})) if (v !== undefined) env[k] = v;
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [MSG_BIN, ...args], { env, stdio: 'pipe' });
+    const child = spawn(process.execPath, [options.script ?? MSG_BIN, ...args], {
+      env,
+      stdio: 'pipe',
+    });
     let stdout = '';
     let stderr = '';
     child.stdout.setEncoding('utf8').on('data', (d: string) => {
