@@ -243,7 +243,9 @@ export class HttpClient implements MessengerClient {
             () => req.destroy(connectTimeout(connectTimeoutMs)),
             connectTimeoutMs,
           );
-          socket.once('connect', () => clearTimeout(connectTimer));
+          // Over TLS the connection is made once the handshake is done, as undici counts it.
+          const encrypted = (socket as { encrypted?: boolean }).encrypted === true;
+          socket.once(encrypted ? 'secureConnect' : 'connect', () => clearTimeout(connectTimer));
           socket.once('close', () => clearTimeout(connectTimer));
         });
         req.on('response', (res) => {
