@@ -268,6 +268,8 @@ export async function openMessenger(options: MessengerOptions = {}): Promise<Mes
         ...(options.lockTimeoutMs !== undefined && { lockTimeoutMs: options.lockTimeoutMs }),
         ...(options.purpose !== undefined && { purpose: options.purpose }),
         ...(options.onCreate !== undefined && { onCreate: options.onCreate }),
+        // The template is a migrated database: not for a caller that asked for no migrations.
+        template: options.migrate !== false,
       });
   const messenger = new Messenger(conn, options.onBackgroundError);
   if (options.migrate ?? !isPostgres) {

@@ -14,6 +14,11 @@ export interface PgliteOptions {
   readonly lockTimeoutMs?: number;
   /** What this process is doing, shown to a process that finds the directory locked. */
   readonly purpose?: string;
+  /**
+   * Make a new database from core's migrated template (default); `false`: an empty one
+   * from initdb, for a caller that asked not to migrate.
+   */
+  readonly template?: boolean;
   /** Called before a new database is created in the directory; see `MessengerOptions.onCreate`. */
   readonly onCreate?: (dataDir: string) => (() => void) | undefined;
 }
@@ -48,11 +53,13 @@ export async function openPglite(
   try {
     if (pgdata !== undefined && !existsSync(join(pgdata, 'PG_VERSION'))) {
       created = options.onCreate?.(resolve(pgdata, '..')) ?? (() => {});
-      restoreTemplate(pgdata);
+      if (options.template !== false) restoreTemplate(pgdata);
     }
     const { PGlite } = await import('@electric-sql/pglite');
     const pglite =
-      pgdata === undefined ? await PGlite.create(inMemoryOptions()) : await PGlite.create(pgdata);
+      pgdata === undefined
+        ? await PGlite.create(options.template === false ? {} : inMemoryOptions())
+        : await PGlite.create(pgdata);
     created?.();
     created = undefined;
     const db = new Kysely<Database>({ dialect: new PGliteDialect(pglite) });
