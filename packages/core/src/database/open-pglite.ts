@@ -24,6 +24,15 @@ export interface PgliteOptions {
 }
 
 /**
+ * PostgreSQL settings of the embedded database on top of PGlite's. `shared_buffers`:
+ * PGlite's default of 128 MB is zeroed in the WebAssembly heap at every start, and each
+ * `msg` command is a start (measured: −90 ms system time, −30 ms user time per open, and
+ * ≈ 110 MB less memory). PGlite reads its files through the operating system's page
+ * cache, so a smaller pool mostly costs system calls, not disk reads.
+ */
+const START_SETTINGS = ['-c', 'shared_buffers=16MB'];
+
+/**
  * Opens the embedded database in `dataDir` (created on first use), or in memory when
  * `dataDir` is undefined. The PGlite cluster lives in `<dataDir>/pgdata`, guarded by
  * `<dataDir>/lock` so that two processes never open it at once.
@@ -56,10 +65,14 @@ export async function openPglite(
       if (options.template !== false) restoreTemplate(pgdata);
     }
     const { PGlite } = await import('@electric-sql/pglite');
+    const startParams = [...PGlite.defaultStartParams, ...START_SETTINGS];
     const pglite =
       pgdata === undefined
-        ? await PGlite.create(options.template === false ? {} : inMemoryOptions())
-        : await PGlite.create(pgdata);
+        ? await PGlite.create({
+            ...(options.template === false ? {} : inMemoryOptions()),
+            startParams,
+          })
+        : await PGlite.create({ dataDir: pgdata, startParams });
     created?.();
     created = undefined;
     const db = new Kysely<Database>({ dialect: new PGliteDialect(pglite) });
