@@ -25,12 +25,16 @@ function hasHyperfine() {
   return spawnSync('hyperfine', ['--version'], { stdio: 'ignore' }).status === 0;
 }
 
-/** Runs `node args…` `runs` times (after `warmups` untimed runs); every run must exit 0. */
-async function timeRuns(label, args, { runs, warmups = 1 }) {
+/**
+ * Runs `node args…` `runs` times (after `warmups` untimed runs); every run must exit 0.
+ * `fresh`: a directory removed before every run (a first run each time).
+ */
+async function timeRuns(label, args, { runs, warmups = 1, fresh }) {
   const env = cliEnv();
-  if (hasHyperfine()) return timeWithHyperfine(label, args, { runs, warmups, env });
+  if (hasHyperfine()) return timeWithHyperfine(label, args, { runs, warmups, env, fresh });
   const times = [];
   for (let i = 0; i < warmups + runs; i++) {
+    if (fresh) rmSync(fresh, { recursive: true, force: true });
     const r = await runCommand(process.execPath, args, { env, timeoutMs: 60_000 });
     if (r.code !== 0) {
       throw new Error(`${label}: exit ${r.code ?? r.signal}: ${r.stderr.trim().slice(0, 500)}`);
@@ -47,7 +51,7 @@ async function timeRuns(label, args, { runs, warmups = 1 }) {
   };
 }
 
-function timeWithHyperfine(label, args, { runs, warmups, env }) {
+function timeWithHyperfine(label, args, { runs, warmups, env, fresh }) {
   const dir = mkdtempSync(join(tmpdir(), 'messenger-bench-hf-'));
   try {
     const out = join(dir, 'out.json');
@@ -65,6 +69,7 @@ function timeWithHyperfine(label, args, { runs, warmups, env }) {
         out,
         '--style',
         'none',
+        ...(fresh ? ['--prepare', `rm -rf '${fresh.replace(/'/g, "'\\''")}'`] : []),
         quoted,
       ],
       { env, stdio: ['ignore', 'ignore', 'pipe'], timeout: 300_000 },
@@ -105,13 +110,18 @@ export async function measureCli(apiUrl, { runs, embeddedRuns, cleanup }) {
   );
   const dir = mkdtempSync(join(tmpdir(), 'messenger-bench-cli-'));
   cleanup.add(() => rmSync(dir, { recursive: true, force: true }));
-  const db = ['--db', join(dir, 'db')];
-  // The first run creates the embedded database (initdb, migrations): timed on its own.
+  // A first run creates the embedded database (from core's template): each run in a new directory.
+  const firstDir = join(dir, 'first');
   const first = await timeRuns(
     'msg send (embedded, first run: creates the database)',
-    [MSG, ...db, 'send', '--from', 'cli-bench', '--to', 'user-1', 'first'],
-    { runs: 1, warmups: 0 },
+    [MSG, '--db', firstDir, 'send', '--from', 'cli-bench', '--to', 'user-1', 'first'],
+    { runs: 3, warmups: 0, fresh: firstDir },
   );
+  const db = ['--db', join(dir, 'db')];
+  await timeRuns('(creates the database for the next rows)', [MSG, ...db, 'list'], {
+    runs: 1,
+    warmups: 0,
+  });
   results.push(
     await timeRuns(
       'msg send (embedded)',

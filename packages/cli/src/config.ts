@@ -104,7 +104,7 @@ function readCount(env: NodeJS.ProcessEnv, name: string, fallback: number, max: 
 }
 
 /** An http(s) URL without query, fragment or credentials, its path ending in `/`. */
-function parseApiUrl(name: string, raw: string, Err: ErrorClass): string {
+export function parseApiUrl(name: string, raw: string, Err: ErrorClass = TypeError): string {
   const bad = (why: string) => new Err(`${name}: ${why}, got ${JSON.stringify(raw)}`);
   let url: URL;
   try {

@@ -1,5 +1,6 @@
 import type { Message } from '@messenger/core';
 import { Chalk, type ChalkInstance } from 'chalk';
+import { startSpinner } from './spinner.js';
 
 /** Where and how a command prints. Data goes to stdout, diagnostics to stderr. */
 export interface Output {
@@ -10,6 +11,11 @@ export interface Output {
   note(text: string): void;
   /** Writes a value as JSON to stdout. */
   json(value: unknown): void;
+  /**
+   * Shows `text` on stderr with a spinner until the returned function is called, when
+   * stderr is a terminal; otherwise shows nothing (pipes and logs stay clean).
+   */
+  progress(text: string): () => void;
 }
 
 /** Colour is off under `NO_COLOR`, with `FORCE_COLOR=0`, or when stdout is not a terminal. */
@@ -29,6 +35,8 @@ export function processOutput(): Output {
     line: (text) => process.stdout.write(`${text}\n`),
     note: (text) => process.stderr.write(`${text}\n`),
     json: (value) => process.stdout.write(`${JSON.stringify(value, null, 2)}\n`),
+    progress: (text) =>
+      process.stderr.isTTY === true ? startSpinner(process.stderr, text) : () => {},
   };
 }
 

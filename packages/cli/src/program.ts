@@ -1,4 +1,4 @@
-import { Command } from 'commander';
+import { Argument, Command } from 'commander';
 import { createClient } from './client/create-client.js';
 import type { MessengerClient } from './client/messenger-client.js';
 import { dbMigrateCommand } from './commands/db-migrate.js';
@@ -7,8 +7,10 @@ import { readCommand } from './commands/read.js';
 import { sendCommand } from './commands/send.js';
 import { type ServeOptions, serveCommand } from './commands/serve.js';
 import { type WatchOptions, watchCommand } from './commands/watch.js';
-import { type GlobalOptions, resolveDatabase } from './config.js';
+import { completionScript, SHELLS, type Shell } from './completion.js';
+import { type GlobalOptions, resolveDatabase, resolveTransport } from './config.js';
 import type { Output } from './output.js';
+import { preferQuickStart } from './quick-start.js';
 
 /** What the program needs from its surroundings. */
 export interface ProgramContext {
@@ -60,10 +62,25 @@ Exit codes: 0 ok, 2 usage or validation error, 1 runtime error.`,
   const withClient =
     <A extends unknown[]>(fn: (client: MessengerClient, ...args: A) => Promise<void>) =>
     async (...args: A) => {
-      const client = await createClient(program.opts<GlobalOptions>(), ctx.env, {
-        purpose: `msg ${process.argv.slice(2, 3).join(' ')}`,
-        version: ctx.version,
-      });
+      preferQuickStart();
+      const transport = resolveTransport(program.opts<GlobalOptions>(), ctx.env);
+      const client = await createClient(
+        transport.kind === 'http'
+          ? {
+              api: transport.api.baseUrl,
+              timeoutMs: transport.api.requestTimeoutMs,
+              connectTimeoutMs: transport.api.connectTimeoutMs,
+              retries: transport.api.retries,
+              userAgent: `msg/${ctx.version}`,
+            }
+          : {
+              db: transport.database.databaseUrl,
+              lockTimeoutMs: transport.database.lockTimeoutMs,
+              purpose: `msg ${process.argv.slice(2, 3).join(' ')}`,
+              onCreate: (dir) =>
+                ctx.out.progress(`creating the embedded database in ${dir} (once)`),
+            },
+      );
       try {
         await fn(client, ...args);
       } finally {
@@ -114,8 +131,11 @@ Exit codes: 0 ok, 2 usage or validation error, 1 runtime error.`,
     .option('-r, --recipient <name>', 'only messages to this recipient (case-insensitive)')
     .option('--unread', 'only unread messages')
     .option('--read', 'only read messages')
-    .option('--since <time>', 'only messages sent at or after this ISO-8601 time')
-    .option('--until <time>', 'only messages sent before this ISO-8601 time')
+    .option(
+      '--since <time>',
+      'only messages sent at or after this time: ISO-8601, or 90s, 15m, 2h, 3d, 1w ago, today, yesterday (local midnight)',
+    )
+    .option('--until <time>', 'only messages sent before this time (same forms as --since)')
     .option('-n, --limit <n>', 'page size, 1–1000 (default 100)')
     .option('--cursor <cursor>', 'continue after the page that printed this cursor')
     .option(
@@ -191,6 +211,16 @@ Exit codes: 0 ok, 2 usage or validation error, 1 runtime error.`,
     .option('--log-level <level>', 'fatal, error, warn, info, debug, trace or silent', 'info')
     .action(async (opts: ServeOptions) => {
       await serveCommand(resolveDatabase(program.opts<GlobalOptions>(), ctx.env), opts, ctx.out);
+    });
+
+  program
+    .command('completion')
+    .description(
+      'Print a completion script for bash, zsh or fish (the README says how to install it).',
+    )
+    .addArgument(new Argument('<shell>', 'bash, zsh or fish').choices(SHELLS))
+    .action((shell: Shell) => {
+      ctx.out.line(completionScript(program, shell).trimEnd());
     });
 
   return program;

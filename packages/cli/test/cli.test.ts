@@ -69,6 +69,37 @@ describe.each(backends())('msg direct on $name', (backend) => {
     expect(table.stdout).not.toContain(ANSI);
   });
 
+  it('takes relative --since/--until and shows them back as instants in --json', async () => {
+    const to = unique('relative');
+    expect((await msg(['send', '-f', 'bob', '-t', to, 'now'])).code).toBe(0);
+    const before = Date.now();
+    const recent = await msg(['list', '-r', to, '--since', '15m', '--json']);
+    const page = json<ListJson & { since: string }>(recent);
+    expect(page.messages.map((m) => m.message_content)).toEqual(['now']);
+    // The instant 15 minutes before the command ran.
+    const since = Date.parse(page.since);
+    expect(page.since).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
+    expect(before - 15 * 60_000 - since).toBeLessThan(5_000);
+    expect(since - (Date.now() - 15 * 60_000)).toBeLessThanOrEqual(0);
+    const old = json<ListJson & { until: string }>(
+      await msg(['list', '-r', to, '--until', 'yesterday', '--json']),
+    );
+    expect(old.messages).toEqual([]);
+    const midnight = new Date();
+    midnight.setHours(0, 0, 0, 0);
+    midnight.setDate(midnight.getDate() - 1);
+    expect(old.until).toBe(midnight.toISOString());
+    // Absolute bounds are shown back as given; without bounds the shape is unchanged.
+    const absolute = json<Record<string, unknown>>(
+      await msg(['list', '-r', to, '--since', '2000-01-01', '--json']),
+    );
+    expect(absolute.since).toBe('2000-01-01');
+    expect(Object.keys(json<object>(await msg(['list', '-r', to, '--json'])))).toEqual([
+      'messages',
+      'next_cursor',
+    ]);
+  });
+
   it('reads the text from stdin when omitted or "-"', async () => {
     const to = unique('stdin');
     expect((await msg(['send', '-f', 'bob', '-t', to], 'from stdin\n')).code).toBe(0);
@@ -100,7 +131,12 @@ describe.each(backends())('msg direct on $name', (backend) => {
       [['send', '-f', 'bob', 'hi'], undefined, /required option '-t, --to <recipient>'/],
       [['list', '--unread', '--read'], undefined, /--unread and --read cannot be used together/],
       [['list', '--limit', '0'], undefined, /limit: must be a whole number from 1 to 1000/],
-      [['list', '--since', 'yesterday'], undefined, /since: must be an ISO-8601 date/],
+      [
+        ['list', '--since', 'last week'],
+        undefined,
+        /^msg: error: --since: must be an ISO-8601 date or date-time, or a time ago \(90s, 15m, 2h, 3d, 1w\), today or yesterday; got "last week"\n$/,
+      ],
+      [['list', '--until', '2026-02-30'], undefined, /until: must be an ISO-8601 date/],
       [['list', '--cursor', 'nope!'], undefined, /cursor: is not a valid cursor/],
       [['frobnicate'], undefined, /unknown command 'frobnicate'/],
     ];

@@ -30,9 +30,16 @@ export function msgEnv(vars: Record<string, string | undefined> = {}): Record<st
 /** Runs `msg` to completion in a child process with {@link msgEnv}`(env)`. */
 export async function runMsg(
   args: readonly string[],
-  options: { env?: Record<string, string | undefined>; input?: string; timeoutMs?: number } = {},
+  options: {
+    env?: Record<string, string | undefined>;
+    input?: string;
+    timeoutMs?: number;
+    /** Another Node.js script to run the same way (a copy of the bundle, an example). */
+    script?: string;
+  } = {},
 ): Promise<MsgResult> {
-  const { code, stdout, stderr } = await runCommand(process.execPath, [MSG_BIN, ...args], {
+  const script = options.script ?? MSG_BIN;
+  const { code, stdout, stderr } = await runCommand(process.execPath, [script, ...args], {
     env: msgEnv(options.env),
     input: options.input ?? '',
     timeoutMs: options.timeoutMs ?? 90_000,

@@ -303,7 +303,11 @@ export async function openMessenger(options: MessengerOptions = {}): Promise<Mes
   const isPostgres = url !== undefined && /^postgres(ql)?:\/\//i.test(url);
   const conn = isPostgres
     ? await openPostgres(url, options.postgres)
-    : await openPglite(embeddedDirectory(url), options.embedded);
+    : await openPglite(embeddedDirectory(url), {
+        ...options.embedded,
+        // The template is a migrated database: not for a caller that asked for no migrations.
+        template: options.migrate !== false,
+      });
   const messenger = new Messenger(conn, options.onBackgroundError);
   if (options.migrate ?? !isPostgres) {
     try {

@@ -1,29 +1,77 @@
-import { type GlobalOptions, resolveTransport } from '../config.js';
 import type { MessengerClient } from './messenger-client.js';
 
-/** What a client needs to know about the invocation. */
-export interface ClientContext {
-  /** The command line, shown to a second process that finds the embedded database locked. */
-  readonly purpose: string;
-  /** Version of `msg`, sent in the HTTP transport's `User-Agent`. */
-  readonly version: string;
+/** A client of a messenger server's HTTP API. */
+export interface ApiClientOptions {
+  /** Base URL of the API, e.g. `http://127.0.0.1:8000` (`http:` or `https:`). */
+  readonly api: string;
+  /** Sent as `Authorization: Bearer <token>`. */
+  readonly token?: string | undefined;
+  /** Limit on a whole call, retries included, in ms; 0 = none. Default 30000. */
+  readonly timeoutMs?: number | undefined;
+  /** Limit on opening a connection, in ms; 0 = none. Default 5000. */
+  readonly connectTimeoutMs?: number | undefined;
+  /** Extra attempts where repeating is safe (reads, keyed sends). Default 2. */
+  readonly retries?: number | undefined;
+  /** Sent as `User-Agent`. Default `@messenger/cli/<version>`. */
+  readonly userAgent?: string | undefined;
 }
 
+/** A client working on the database itself, through `@messenger/core`. */
+export interface DatabaseClientOptions {
+  /** `postgres://…`, or the directory of an embedded database. */
+  readonly db: string;
+  /** Embedded database: how long to wait for another process using it, in ms. Default 10000. */
+  readonly lockTimeoutMs?: number | undefined;
+  /** Embedded database: what this program is doing, shown to a process that finds it busy. */
+  readonly purpose?: string | undefined;
+  /** Embedded database: run migrations on open (default `true`; PostgreSQL: `false`). */
+  readonly migrate?: boolean | undefined;
+  /** Embedded database: called before a new one is created; see core's `EmbeddedOptions.onCreate`. */
+  readonly onCreate?: ((dataDir: string) => (() => void) | undefined) | undefined;
+}
+
+/** Either way to reach messages; both give the same {@link MessengerClient}. */
+export type ClientOptions = ApiClientOptions | DatabaseClientOptions;
+
 /**
- * Picks the transport from flags and environment (see {@link resolveTransport}).
- * Each transport is loaded only when chosen: undici costs the direct transport
- * nothing, and the database driver costs `msg --api …` nothing.
+ * Makes the client the `msg` commands use: the same methods, types and errors (core's
+ * `ValidationError`, `NotFoundError`, `UnavailableError`, …) whether it talks to a
+ * server or to the database. Each transport is loaded only when chosen. Nothing is
+ * opened until the first call; `close()` it when done.
+ * @example
+ * const client = await createClient({ api: 'http://127.0.0.1:8000' });
+ * await client.send({ sender: 'bob', recipient: 'alice', message_content: 'hi' });
+ * const { messages } = await client.list({ recipient: 'alice', is_read: false });
+ * await client.close();
  */
-export async function createClient(
-  flags: GlobalOptions,
-  env: NodeJS.ProcessEnv,
-  context: ClientContext,
-): Promise<MessengerClient> {
-  const transport = resolveTransport(flags, env);
-  if (transport.kind === 'http') {
-    const { HttpClient } = await import('./http-client.js');
-    return new HttpClient({ ...transport.api, userAgent: `msg/${context.version}` });
+export async function createClient(options: ClientOptions): Promise<MessengerClient> {
+  if ('api' in options && 'db' in options) {
+    throw new TypeError('createClient: give either `api` or `db`, not both');
+  }
+  if ('api' in options) {
+    const [{ HttpClient }, { parseApiUrl }, { version }] = await Promise.all([
+      import('./http-client.js'),
+      import('../config.js'),
+      import('../version.js'),
+    ]);
+    return new HttpClient({
+      baseUrl: parseApiUrl('api', options.api),
+      connectTimeoutMs: options.connectTimeoutMs ?? 5_000,
+      requestTimeoutMs: options.timeoutMs ?? 30_000,
+      retries: options.retries ?? 2,
+      userAgent: options.userAgent ?? `@messenger/cli/${version}`,
+      ...(options.token !== undefined && { token: options.token }),
+    });
+  }
+  if (typeof options.db !== 'string' || options.db.trim() === '') {
+    throw new TypeError('createClient: `db` must be a PostgreSQL URL or a directory');
   }
   const { DirectClient } = await import('./direct-client.js');
-  return new DirectClient({ ...transport.database, purpose: context.purpose });
+  return new DirectClient({
+    databaseUrl: options.db,
+    lockTimeoutMs: options.lockTimeoutMs ?? 10_000,
+    purpose: options.purpose ?? `pid ${process.pid}`,
+    ...(options.migrate !== undefined && { migrate: options.migrate }),
+    ...(options.onCreate !== undefined && { onCreate: options.onCreate }),
+  });
 }

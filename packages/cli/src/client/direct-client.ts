@@ -26,6 +26,8 @@ export interface DirectClientOptions {
   readonly lockTimeoutMs: number;
   /** The command line, shown to a second process that finds the embedded database locked. */
   readonly purpose: string;
+  /** Called before a new embedded database is created (see core's `EmbeddedOptions.onCreate`). */
+  readonly onCreate?: ((dataDir: string) => (() => void) | undefined) | undefined;
 }
 
 /** Talks to the database through core. The database is opened on first use, not before. */
@@ -120,7 +122,11 @@ export class DirectClient implements MessengerClient {
       openMessenger({
         databaseUrl: this.#options.databaseUrl,
         migrate: migrate ?? this.#options.migrate,
-        embedded: { lockTimeoutMs: this.#options.lockTimeoutMs, purpose: this.#options.purpose },
+        embedded: {
+          lockTimeoutMs: this.#options.lockTimeoutMs,
+          purpose: this.#options.purpose,
+          onCreate: this.#options.onCreate,
+        },
       }),
     );
     return this.#messenger;

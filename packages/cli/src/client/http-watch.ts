@@ -32,11 +32,13 @@ export async function watchStream(
   onEvent: (event: StreamEvent) => void,
   signal: AbortSignal,
   userAgent: string,
+  token?: string,
 ): Promise<void> {
   // The server would refuse bad options before upgrading, which looks like a dropped connection.
   const checked = validateStreamOptions(options);
   if (!checked.ok) throw new ValidationError(checked.issues);
-  const { WebSocket } = await import('undici');
+  // `default`: undici is CommonJS, and the bundled `msg` (esbuild) exposes only that.
+  const { WebSocket } = (await import('undici')).default;
   let after = options.after === undefined ? undefined : String(options.after);
   let delay = RECONNECT_MIN_MS;
   /** The last unavailable error said, so that a long outage is said once. */
@@ -50,7 +52,9 @@ export async function watchStream(
     const outcome = await new Promise<Outcome>((resolve) => {
       let ready = false;
       let error: ApiError | undefined;
-      const ws = new WebSocket(url, { headers: { 'user-agent': userAgent } } as never);
+      const headers: Record<string, string> = { 'user-agent': userAgent };
+      if (token !== undefined) headers.authorization = `Bearer ${token}`;
+      const ws = new WebSocket(url, { headers } as never);
       const stop = () => ws.close(1000, 'bye');
       signal.addEventListener('abort', stop, { once: true });
       ws.addEventListener('message', (e) => {

@@ -2,6 +2,7 @@ import type { ListOptions } from '@messenger/core';
 import type { MessengerClient } from '../client/messenger-client.js';
 import { UsageError } from '../errors.js';
 import type { Output } from '../output.js';
+import { resolveTime } from '../relative-time.js';
 
 /** Options of `msg list`. */
 export interface ListCommandOptions {
@@ -29,12 +30,16 @@ export async function listCommand(
   if (options.unread && options.read) {
     throw new UsageError('--unread and --read cannot be used together');
   }
+  // Relative forms (`2h`, `yesterday`) become instants once, here; core validates the result.
+  const now = new Date();
+  const since = timeBound('--since', options.since, now);
+  const until = timeBound('--until', options.until, now);
   const query: ListOptions = {
     sender: options.sender,
     recipient: options.recipient,
     is_read: options.unread ? false : options.read ? true : undefined,
-    since: options.since,
-    until: options.until,
+    since,
+    until,
     limit: options.limit,
     cursor: options.cursor,
     with: options.with,
@@ -49,7 +54,13 @@ export async function listCommand(
     out.note(`marked ${updated} message${updated === 1 ? '' : 's'} read`);
   };
   if (options.json) {
-    out.json({ messages: page.messages, next_cursor: page.nextCursor });
+    // The time bounds are shown back as used: relative forms as the instants they meant.
+    out.json({
+      messages: page.messages,
+      next_cursor: page.nextCursor,
+      ...(since !== undefined && { since: since.trim() }),
+      ...(until !== undefined && { until: until.trim() }),
+    });
     await markListed();
     return;
   }
@@ -60,4 +71,19 @@ export async function listCommand(
   }
   if (page.nextCursor !== null) out.note(`more: add --cursor ${page.nextCursor}`);
   await markListed();
+}
+
+/**
+ * A `--since`/`--until` value as an instant for core: relative forms resolved, ISO-8601
+ * passed on for core to check. Anything that is neither is refused here, naming both.
+ */
+function timeBound(flag: string, value: string | undefined, now: Date): string | undefined {
+  if (value === undefined) return undefined;
+  const resolved = resolveTime(value, now);
+  if (resolved === value && !/^\s*\d{4}-\d\d/.test(value)) {
+    throw new UsageError(
+      `${flag}: must be an ISO-8601 date or date-time, or a time ago (90s, 15m, 2h, 3d, 1w), today or yesterday; got ${JSON.stringify(value)}`,
+    );
+  }
+  return resolved;
 }
