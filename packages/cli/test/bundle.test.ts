@@ -14,14 +14,18 @@ interface Metafile {
   outputs: Record<string, { inputs: Record<string, unknown> }>;
 }
 
-/** Modules `msg --api …` must never load: the database side, and undici (watch only). */
-const DATABASE_OR_UNDICI =
-  /node_modules\/(kysely|kysely-pglite-dialect|pg|pg-[a-z-]+|pgpass|undici)\/|dist\/client\/direct-client\.js$/;
+/**
+ * Modules `msg --api …` must never load: the database side, and undici's entry (fetch,
+ * WebSocket, caches, mocks: `watch` only). The HTTP transport has undici's Agent and
+ * `request` alone (src/client/undici-http.ts, swapped at build time).
+ */
+const DATABASE_OR_UNDICI_ENTRY =
+  /node_modules\/(kysely|kysely-pglite-dialect|pg|pg-[a-z-]+|pgpass)\/|node_modules\/undici\/index\.js$|dist\/client\/direct-client\.js$/;
 
 /**
  * The fast path of `msg --api … send/list`: the bundle's entry and the HTTP transport's
  * chunk, and nothing else. The bundle is copied where no node_modules can be found and
- * every chunk holding database code or undici is replaced by one that throws: if the
+ * every chunk holding database code or undici's entry is replaced by one that throws: if the
  * HTTP path ever imports one of them (directly or through a shared chunk), or reaches for
  * a package outside the bundle, these commands fail.
  */
@@ -53,7 +57,10 @@ describe('the msg bundle over HTTP', () => {
     );
     const meta = JSON.parse(readFileSync(join(cli, 'dist', 'msg.meta.json'), 'utf8')) as Metafile;
     for (const [output, { inputs }] of Object.entries(meta.outputs)) {
-      if (!output.endsWith('.js') || !Object.keys(inputs).some((i) => DATABASE_OR_UNDICI.test(i)))
+      if (
+        !output.endsWith('.js') ||
+        !Object.keys(inputs).some((i) => DATABASE_OR_UNDICI_ENTRY.test(i))
+      )
         continue;
       const file = join(pkg, output.replace(/^dist\//, 'dist/'));
       writeFileSync(file, `throw new Error('the HTTP path loaded ${output}');\n`);
@@ -93,7 +100,7 @@ describe('the msg bundle over HTTP', () => {
       timeoutMs: 30_000,
     });
 
-  it('fences off the chunks of the database and of undici', () => {
+  it("fences off the chunks of the database and of undici's entry", () => {
     expect(fenced.length).toBeGreaterThanOrEqual(2);
   });
 

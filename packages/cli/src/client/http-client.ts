@@ -1,5 +1,4 @@
 import { randomUUID } from 'node:crypto';
-import { Agent, request as httpRequest, type IncomingHttpHeaders } from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type {
   ListOptions,
@@ -27,6 +26,7 @@ import {
   RETRY_AFTER_CAP_MS,
 } from './http-retry.js';
 import type { MessengerClient, SendRequest } from './messenger-client.js';
+import { Agent, request } from './undici-http.js';
 
 /** Settings of the HTTP transport. */
 export interface HttpClientOptions extends ApiSettings {
@@ -55,26 +55,22 @@ const LIST_PARAMETERS = Object.keys({
 
 interface Reply {
   readonly status: number;
-  readonly headers: IncomingHttpHeaders;
+  readonly headers: Record<string, string | string[] | undefined>;
   readonly text: string;
 }
 
 type Attempt = { readonly reply: Reply } | { readonly failure: TransportFailure };
 
 /**
- * Talks to a messenger server over its HTTP API (Node's `http`/`https`; `watch` uses
- * undici's WebSocket). Node's own HTTP client parses with the native llhttp that
- * every Node process has already loaded: `msg --api … send` measured ≈ 60 ms faster
- * than with undici's public entry, which also loads fetch, WebSocket, caches, mocks
- * and a WebAssembly parser. Validation happens on the
- * server; its errors come back as the errors the direct transport throws. Reads are
- * retried on network failures and 502/503/504, a send only when the connection was
- * refused; every call, retries included, ends within `requestTimeoutMs`.
+ * Talks to a messenger server over its HTTP API with undici (one keep-alive connection pool;
+ * `watch` uses undici's WebSocket). Validation happens on the server; its errors come back as
+ * the errors the direct transport throws. Reads are retried on network failures and
+ * 502/503/504, a send only when the connection was refused; every call, retries included,
+ * ends within `requestTimeoutMs`.
  */
 export class HttpClient implements MessengerClient {
   readonly #options: HttpClientOptions;
   #agent: Agent | undefined;
-  #https: Promise<typeof import('node:https')> | undefined;
 
   constructor(options: HttpClientOptions) {
     this.#options = options;
@@ -141,7 +137,7 @@ export class HttpClient implements MessengerClient {
   async close(): Promise<void> {
     const agent = this.#agent;
     this.#agent = undefined;
-    agent?.destroy();
+    await agent?.destroy();
   }
 
   /**
@@ -155,7 +151,7 @@ export class HttpClient implements MessengerClient {
     /** An Idempotency-Key (or `idempotent` for a request safe by nature): retried like a read. */
     idempotency?: string,
   ): Promise<{ reply: Reply; where: string }> {
-    const agent = await this.#connections(baseUrlProtocol(this.#options.baseUrl));
+    const agent = this.#connections();
     const { baseUrl, requestTimeoutMs, retries } = this.#options;
     const url = new URL(path, baseUrl);
     const where = `${method} ${url.href}`;
@@ -215,90 +211,50 @@ export class HttpClient implements MessengerClient {
     init: { method: 'GET' | 'POST'; headers: Record<string, string>; body: string | undefined },
     deadline: number,
   ): Promise<Attempt> {
-    const { connectTimeoutMs } = this.#options;
-    const send = url.protocol === 'https:' ? (await this.#httpsModule()).request : httpRequest;
-    // Our own timer for the whole call; Node's `timeout` option only watches idle sockets.
+    // Our own timer: undici's timeouts are coarse (about a second) and per phase.
     const controller = new AbortController();
     const remaining = deadline - Date.now();
     const timer = Number.isFinite(remaining)
       ? setTimeout(() => controller.abort(), Math.max(0, remaining))
       : undefined;
     try {
-      return await new Promise<Attempt>((resolve) => {
-        const fail = (err: unknown) => {
-          const code = errorCode(err);
-          resolve({
-            failure: {
-              code,
-              message: err instanceof Error ? err.message : String(err),
-              timedOut: controller.signal.aborted,
-            },
-          });
-        };
-        const req = send(url, {
-          method: init.method,
-          headers: init.headers,
-          agent,
-          signal: controller.signal,
-        });
-        req.on('error', fail);
-        req.on('socket', (socket) => {
-          if (!socket.connecting || connectTimeoutMs <= 0) return;
-          const connectTimer = setTimeout(
-            () => req.destroy(connectTimeout(connectTimeoutMs)),
-            connectTimeoutMs,
-          );
-          // Over TLS the connection is made once the handshake is done, as undici counts it.
-          const encrypted = (socket as { encrypted?: boolean }).encrypted === true;
-          socket.once(encrypted ? 'secureConnect' : 'connect', () => clearTimeout(connectTimer));
-          socket.once('close', () => clearTimeout(connectTimer));
-        });
-        req.on('response', (res) => {
-          let text = '';
-          res.setEncoding('utf8');
-          res.on('data', (chunk: string) => {
-            text += chunk;
-          });
-          res.on('error', fail);
-          res.on('end', () =>
-            resolve({ reply: { status: res.statusCode ?? 0, headers: res.headers, text } }),
-          );
-        });
-        req.end(init.body);
+      const res = await request(agent, {
+        origin: url.origin,
+        path: `${url.pathname}${url.search}`,
+        method: init.method,
+        headers: init.headers,
+        body: init.body ?? null,
+        signal: controller.signal,
       });
+      const text = await res.body.text();
+      return { reply: { status: res.statusCode, headers: res.headers, text } };
+    } catch (err) {
+      const code = errorCode(err);
+      return {
+        failure: {
+          code,
+          message: err instanceof Error ? err.message : String(err),
+          timedOut:
+            controller.signal.aborted ||
+            code === 'UND_ERR_HEADERS_TIMEOUT' ||
+            code === 'UND_ERR_BODY_TIMEOUT',
+        },
+      };
     } finally {
       clearTimeout(timer);
     }
   }
 
-  /** `node:https` and TLS are loaded only for an https:// API. */
-  #httpsModule(): Promise<typeof import('node:https')> {
-    this.#https ??= import('node:https');
-    return this.#https;
-  }
-
   /** The connection pool (kept alive between calls), made on first use. */
-  async #connections(protocol: string): Promise<Agent> {
-    this.#agent ??=
-      protocol === 'https:'
-        ? new (await this.#httpsModule()).Agent({ keepAlive: true })
-        : new Agent({ keepAlive: true });
+  #connections(): Agent {
+    const { connectTimeoutMs, requestTimeoutMs } = this.#options;
+    this.#agent ??= new Agent({
+      connect: { timeout: connectTimeoutMs },
+      headersTimeout: requestTimeoutMs,
+      bodyTimeout: requestTimeoutMs,
+    });
     return this.#agent;
   }
-}
-
-function baseUrlProtocol(baseUrl: string): string {
-  return new URL(baseUrl).protocol;
-}
-
-/**
- * Connecting took longer than `ms`. Its code is the one undici gives the same failure,
- * which the retry policy and the error messages already know.
- */
-function connectTimeout(ms: number): Error {
-  return Object.assign(new Error(`no connection within ${ms} ms`), {
-    code: 'UND_ERR_CONNECT_TIMEOUT',
-  });
 }
 
 /** The error code of a Node or undici error, looking into `cause` and `AggregateError`s. */
