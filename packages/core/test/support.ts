@@ -5,6 +5,7 @@ import { Kysely } from 'kysely';
 import { PGliteDialect } from 'kysely-pglite-dialect';
 import pg from 'pg';
 import type { Connection } from '../src/database/connection.js';
+import { listenPglite } from '../src/database/open-pglite.js';
 import { type Message, Messenger, openMessenger } from '../src/index.js';
 
 /** A messenger open on one backend, and how to put it away. */
@@ -64,12 +65,7 @@ export async function openRawBackend(backend: Backend, timeZone: string): Promis
       db,
       engine: 'pglite',
       where: 'memory',
-      listen: async (channels, onNotification) => {
-        const stops = await Promise.all(
-          channels.map((ch) => pglite.listen(ch, (payload) => onNotification(ch, payload))),
-        );
-        return { close: async () => void (await Promise.all(stops.map((stop) => stop()))) };
-      },
+      listen: (channels, onNotification) => listenPglite(pglite, channels, onNotification),
       close: () => db.destroy(),
     });
     await messenger.migrate();

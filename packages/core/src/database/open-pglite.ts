@@ -1,10 +1,11 @@
 import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import type { PGliteInterface } from '@electric-sql/pglite';
 import { Kysely } from 'kysely';
 import { PGliteDialect } from 'kysely-pglite-dialect';
 import { UnavailableError } from '../errors.js';
 import type { Database } from '../message.table.js';
-import type { Connection } from './connection.js';
+import type { Connection, Listener } from './connection.js';
 import { acquireFileLock, type FileLock } from './file-lock.js';
 
 /**
@@ -16,6 +17,20 @@ export interface EmbeddedOptions {
   readonly lockTimeoutMs?: number | undefined;
   /** What this process is doing, shown to a process that finds the directory locked (default `pid <pid>`). */
   readonly purpose?: string | undefined;
+}
+
+/** LISTEN in the embedded database: in-process, never lost. */
+export async function listenPglite(
+  pglite: PGliteInterface,
+  channels: readonly string[],
+  onNotification: (channel: string, payload: string) => void,
+): Promise<Listener> {
+  const stops: (() => Promise<void>)[] = [];
+  const add = async (more: readonly string[]) => {
+    for (const ch of more) stops.push(await pglite.listen(ch, (p) => onNotification(ch, p)));
+  };
+  await add(channels);
+  return { add, close: async () => void (await Promise.all(stops.map((stop) => stop()))) };
 }
 
 /**
@@ -52,12 +67,7 @@ export async function openPglite(
       db,
       engine: 'pglite',
       where: pgdata ?? 'memory',
-      listen: async (channels, onNotification) => {
-        const stops = await Promise.all(
-          channels.map((ch) => pglite.listen(ch, (payload) => onNotification(ch, payload))),
-        );
-        return { close: async () => void (await Promise.all(stops.map((stop) => stop()))) };
-      },
+      listen: (channels, onNotification) => listenPglite(pglite, channels, onNotification),
       close: async () => {
         try {
           // Destroying the Kysely driver closes PGlite, which writes a checkpoint.

@@ -2,6 +2,7 @@ import type { Kysely } from 'kysely';
 import { abortable } from '../abortable.js';
 import { withCancellation } from '../database/cancellable.js';
 import type { Connection, Listener } from '../database/connection.js';
+import type { NotificationBus } from '../database/notification-bus.js';
 import { UnavailableError } from '../errors.js';
 import type { Message } from '../message.js';
 import type { Database } from '../message.table.js';
@@ -71,8 +72,8 @@ const RETRY_MAX_MS = 5000;
 
 /**
  * Fans committed messages out to subscribers, exactly once each and in delivery
- * order `(txid, id)`, on every server process alike: one LISTEN per process wakes
- * it, and it reads from the table itself, so a message sent through any replica
+ * order `(txid, id)`, on every server process alike: one LISTEN per process (the
+ * messenger's {@link NotificationBus}) wakes it, and it reads from the table itself, so a message sent through any replica
  * reaches watchers on all of them. Notifications carry only the id.
  *
  * Its life is a small state machine ({@link HubState}): the first subscribe starts it; a
@@ -83,6 +84,7 @@ const RETRY_MAX_MS = 5000;
 export class DeliveryHub {
   readonly #db: Kysely<Database>;
   readonly #conn: Connection;
+  readonly #bus: NotificationBus;
   readonly #subscribers = new Set<Subscriber>();
   readonly #onError: (err: unknown) => void;
   #state: HubState = 'stopped';
@@ -100,8 +102,10 @@ export class DeliveryHub {
   #recheckDelay = RECHECK_MIN_MS;
   #safety: NodeJS.Timeout | undefined;
 
-  constructor(conn: Connection, onError: (err: unknown) => void) {
+  /** Listens through `bus`, the messenger's one LISTEN connection, shared with other followers. */
+  constructor(conn: Connection, bus: NotificationBus, onError: (err: unknown) => void) {
     this.#conn = conn;
+    this.#bus = bus;
     this.#db = conn.db;
     this.#onError = onError;
   }
@@ -243,7 +247,7 @@ export class DeliveryHub {
     try {
       // Listen first, then read: a message committed in between is past the horizon (or
       // past the position) and its notification is not missed.
-      listener = await this.#conn.listen(
+      listener = await this.#bus.listen(
         [MESSAGE_CHANNEL, READ_CHANNEL],
         (channel, payload) => {
           if (channel === READ_CHANNEL) this.#receipt(payload);

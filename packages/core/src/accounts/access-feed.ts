@@ -1,0 +1,160 @@
+import type { Listener } from '../database/connection.js';
+import type { NotificationBus } from '../database/notification-bus.js';
+import { UnavailableError } from '../errors.js';
+import { AUTH_CHANNEL } from './accounts.repository.js';
+
+/**
+ * What changed: a user (disabled) or a token (revoked). `undefined` means "anything may have
+ * changed" — a notification could not be read, or some may have been missed while not
+ * listening — and everything cached about access is to be dropped.
+ */
+export type AccessChange = { readonly userId?: number; readonly tokenId?: number } | undefined;
+
+/** Retries of a failed LISTEN: after this long, doubling up to the cap, each ±20 %. */
+const RETRY_MIN_MS = 100;
+const RETRY_MAX_MS = 5000;
+
+/**
+ * Follows access changes (revoked tokens, disabled users) announced by any process on
+ * `messenger_auth`, through the messenger's shared LISTEN connection, and tells the caches of
+ * this process. The caches may only keep what they learn while the feed is {@link live}, and
+ * only when no change arrived while they were asking the database ({@link epoch} unchanged):
+ * otherwise a revocation committed meanwhile could be cached over. A lost LISTEN connection
+ * drops every cached answer (changes may be missed) and the feed listens again with backoff.
+ */
+export class AccessFeed {
+  readonly #bus: NotificationBus;
+  readonly #where: string;
+  readonly #onError: (err: unknown) => void;
+  readonly #handlers = new Set<(change: AccessChange) => void>();
+  #state: 'idle' | 'starting' | 'live' | 'failed' | 'closed' = 'idle';
+  #listener: Listener | undefined;
+  #attempt: Promise<void> | undefined;
+  #retry: NodeJS.Timeout | undefined;
+  #retryDelay = RETRY_MIN_MS;
+  #epoch = 0;
+
+  constructor(bus: NotificationBus, where: string, onError: (err: unknown) => void) {
+    this.#bus = bus;
+    this.#where = where;
+    this.#onError = onError;
+  }
+
+  /** Listening now: answers learnt from the database may be cached. */
+  get live(): boolean {
+    return this.#state === 'live';
+  }
+
+  /** Counts changes (and losses): equal before and after a query means none came in between. */
+  get epoch(): number {
+    return this.#epoch;
+  }
+
+  /**
+   * Starts listening if it does not yet. Resolves once the first attempt is over, whatever
+   * its outcome (without the feed, nothing is cached: slower, never stale).
+   */
+  start(): Promise<void> {
+    if (this.#state !== 'idle') return this.#attempt ?? Promise.resolve();
+    return this.#startAttempt().catch(() => {});
+  }
+
+  /** Calls `handler` with every change; returns how to stop. */
+  onChange(handler: (change: AccessChange) => void): () => void {
+    this.#handlers.add(handler);
+    return () => this.#handlers.delete(handler);
+  }
+
+  /** Announces a change made by this process, at once (its notification follows anyway). */
+  changed(change: AccessChange): void {
+    this.#epoch++;
+    for (const handler of this.#handlers) {
+      try {
+        handler(change);
+      } catch (err) {
+        this.#onError(err);
+      }
+    }
+  }
+
+  async close(): Promise<void> {
+    this.#state = 'closed';
+    if (this.#retry !== undefined) clearTimeout(this.#retry);
+    await this.#attempt?.catch(() => {});
+    await this.#listener?.close();
+    this.#listener = undefined;
+    this.#handlers.clear();
+  }
+
+  #startAttempt(): Promise<void> {
+    if (this.#attempt === undefined) {
+      const attempt = this.#listen().finally(() => {
+        if (this.#attempt === attempt) this.#attempt = undefined;
+      });
+      this.#attempt = attempt;
+    }
+    return this.#attempt;
+  }
+
+  async #listen(): Promise<void> {
+    this.#retry = undefined;
+    const recovering = this.#state === 'failed';
+    if (this.#state === 'idle') this.#state = 'starting';
+    let listener: Listener | undefined;
+    try {
+      listener = await this.#bus.listen(
+        [AUTH_CHANNEL],
+        (_channel, payload) => this.changed(parseChange(payload)),
+        (err) => {
+          if (this.#listener === listener) this.#lost(err);
+        },
+      );
+    } catch (err) {
+      this.#lost(err);
+      throw err;
+    }
+    if ((this.#state as string) === 'closed') {
+      await listener.close();
+      return;
+    }
+    this.#listener = listener;
+    this.#state = 'live';
+    this.#retryDelay = RETRY_MIN_MS;
+    // Changes announced while not listening are gone: whoever watches must look again.
+    if (recovering) this.changed(undefined);
+  }
+
+  #lost(err: unknown): void {
+    if (this.#state === 'closed') return;
+    this.#listener = undefined;
+    if (this.#state !== 'failed') {
+      this.#onError(
+        new UnavailableError(
+          `database at ${this.#where}: cannot listen for revoked tokens; retrying (meanwhile every request is checked against the database)`,
+          { cause: err },
+        ),
+      );
+    }
+    this.#state = 'failed';
+    this.changed(undefined);
+    if (this.#retry !== undefined) return;
+    const delay = this.#retryDelay * (0.8 + Math.random() * 0.4);
+    this.#retryDelay = Math.min(this.#retryDelay * 2, RETRY_MAX_MS);
+    this.#retry = setTimeout(() => {
+      this.#startAttempt().catch(() => {});
+    }, delay);
+    this.#retry.unref();
+  }
+}
+
+/** A notification's change; anything unreadable counts as "anything may have changed". */
+function parseChange(payload: string): AccessChange {
+  try {
+    const v = JSON.parse(payload) as { user_id?: unknown; token_id?: unknown };
+    if (Number.isSafeInteger(v.user_id)) return { userId: v.user_id as number };
+    if (Number.isSafeInteger(v.token_id)) return { tokenId: v.token_id as number };
+  } catch {
+    // Falls through: not one of ours, or garbled.
+  }
+  return undefined;
+}
