@@ -120,16 +120,23 @@ export async function runListing(
     const all = [...names, ...narrowing];
     return all.length > 0 ? ` where ${all.join(' and ')}` : '';
   };
-  const from = ' from "messages"';
-  const source =
-    branches.length === 1
-      ? `${selectMessages}${where(branches[0] ?? [])}`
-      : `${selectMessages.slice(0, -from.length)} from (${branches
-          .map((names) => `(select * from messages${where(names)})`)
-          .join(' union all ')}) as "messages"`;
   // Qualified: a bare sent_datetime here would be the select list's text column of that name,
   // which sorts the same but cannot use the (…, sent_datetime desc, id desc) indexes.
-  const text = `${source} order by "messages"."sent_datetime" desc, "messages"."id" desc limit ${p(query.limit + 1)}`;
+  const order = ' order by "messages"."sent_datetime" desc, "messages"."id" desc limit ';
+  let text: string;
+  if (branches.length === 1) {
+    text = `${selectMessages}${where(branches[0] ?? [])}${order}${p(query.limit + 1)}`;
+  } else {
+    // Each branch takes its own first page (an index scan that stops after `limit + 1` rows);
+    // only those few rows are merged and sorted. Left to merge whole branches, the planner
+    // reads every matching row of each (bitmap scans and a sort: a mailbox's whole history).
+    const limit = p(query.limit + 1);
+    const from = ' from "messages"';
+    const union = branches
+      .map((names) => `(select * from messages${where(names)}${order}${limit})`)
+      .join(' union all ');
+    text = `${selectMessages.slice(0, -from.length)} from (${union}) as "messages"${order}${limit}`;
+  }
   const { rows } = await db.executeQuery<MessageSelection>(CompiledQuery.raw(text, params));
   // From PostgreSQL (int8 parsed to a number) each row selected here already has exactly the
   // public shape: no mapping on the hot path.
