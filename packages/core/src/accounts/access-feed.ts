@@ -1,7 +1,8 @@
 import type { Listener } from '../database/connection.js';
 import type { NotificationBus } from '../database/notification-bus.js';
+import type { Runner } from '../database/runner.js';
 import { UnavailableError } from '../errors.js';
-import { AUTH_CHANNEL } from './accounts.repository.js';
+import { AUTH_CHANNEL, currentSchema } from './accounts.repository.js';
 
 /**
  * What changed: a user (disabled) or a token (revoked). `undefined` means "anything may have
@@ -24,8 +25,8 @@ const RETRY_MAX_MS = 5000;
  */
 export class AccessFeed {
   readonly #bus: NotificationBus;
+  readonly #run: Runner;
   readonly #where: string;
-  readonly #onError: (err: unknown) => void;
   readonly #handlers = new Set<(change: AccessChange) => void>();
   #state: 'idle' | 'starting' | 'live' | 'failed' | 'closed' = 'idle';
   #listener: Listener | undefined;
@@ -33,11 +34,13 @@ export class AccessFeed {
   #retry: NodeJS.Timeout | undefined;
   #retryDelay = RETRY_MIN_MS;
   #epoch = 0;
+  /** The schema of our tables; notifications of other schemas are not about us. */
+  #schema: string | null | undefined;
 
-  constructor(bus: NotificationBus, where: string, onError: (err: unknown) => void) {
+  constructor(bus: NotificationBus, run: Runner, where: string) {
     this.#bus = bus;
+    this.#run = run;
     this.#where = where;
-    this.#onError = onError;
   }
 
   /** Listening now: answers learnt from the database may be cached. */
@@ -72,7 +75,7 @@ export class AccessFeed {
       try {
         handler(change);
       } catch (err) {
-        this.#onError(err);
+        this.#run.backgroundError(err);
       }
     }
   }
@@ -101,15 +104,24 @@ export class AccessFeed {
     const recovering = this.#state === 'failed';
     if (this.#state === 'idle') this.#state = 'starting';
     let listener: Listener | undefined;
+    let installed = false;
+    let lostEarly: unknown;
     try {
       listener = await this.#bus.listen(
         [AUTH_CHANNEL],
-        (_channel, payload) => this.changed(parseChange(payload)),
+        (_channel, payload) => {
+          const change = parseChange(payload, this.#schema);
+          if (change !== null) this.changed(change);
+        },
         (err) => {
-          if (this.#listener === listener) this.#lost(err);
+          if (!installed) lostEarly = err ?? new Error('the LISTEN connection ended');
+          else if (this.#listener === listener) this.#lost(err);
         },
       );
+      this.#schema ??= await this.#run.retrySafe((db) => currentSchema(db));
+      if (lostEarly !== undefined) throw lostEarly;
     } catch (err) {
+      await listener?.close();
       this.#lost(err);
       throw err;
     }
@@ -117,6 +129,7 @@ export class AccessFeed {
       await listener.close();
       return;
     }
+    installed = true;
     this.#listener = listener;
     this.#state = 'live';
     this.#retryDelay = RETRY_MIN_MS;
@@ -127,8 +140,14 @@ export class AccessFeed {
   #lost(err: unknown): void {
     if (this.#state === 'closed') return;
     this.#listener = undefined;
+    if (this.#bus.closed) {
+      // The messenger is closed: there is nothing to listen with any more.
+      this.#state = 'closed';
+      this.changed(undefined);
+      return;
+    }
     if (this.#state !== 'failed') {
-      this.#onError(
+      this.#run.backgroundError(
         new UnavailableError(
           `database at ${this.#where}: cannot listen for revoked tokens; retrying (meanwhile every request is checked against the database)`,
           { cause: err },
@@ -147,10 +166,14 @@ export class AccessFeed {
   }
 }
 
-/** A notification's change; anything unreadable counts as "anything may have changed". */
-function parseChange(payload: string): AccessChange {
+/**
+ * A notification's change: `null` when it is about the tables of another schema; anything
+ * unreadable counts as "anything may have changed".
+ */
+function parseChange(payload: string, schema: string | null | undefined): AccessChange | null {
   try {
-    const v = JSON.parse(payload) as { user_id?: unknown; token_id?: unknown };
+    const v = JSON.parse(payload) as { user_id?: unknown; token_id?: unknown; schema?: unknown };
+    if (schema != null && typeof v.schema === 'string' && v.schema !== schema) return null;
     if (Number.isSafeInteger(v.user_id)) return { userId: v.user_id as number };
     if (Number.isSafeInteger(v.token_id)) return { tokenId: v.token_id as number };
   } catch {

@@ -8,9 +8,12 @@ import type { TokenOptions } from './accounts-input.js';
 type Db = Kysely<Database> | Transaction<Database>;
 
 /**
- * Channel of access changes: `{"user_id":…}` when a user is disabled, `{"token_id":…}` when a
- * token is revoked. Sent in the changing transaction (so delivered at its commit) to every
- * process, which drops what it cached about that user or token at once.
+ * Channel of access changes: `{"user_id":…,"schema":…}` when a user is disabled,
+ * `{"token_id":…,"schema":…}` when a token is revoked. Sent in the changing transaction (so
+ * delivered at its commit) to every process, which drops what it cached about that user or
+ * token at once. Channels are per database, not per schema: `schema` (the schema of the
+ * tables, `current_schema()`) keeps a deployment in another schema of the same database from
+ * dropping ours.
  */
 export const AUTH_CHANNEL = 'messenger_auth';
 
@@ -215,7 +218,17 @@ async function announce(
   trx: Transaction<Database>,
   change: { user_id: number } | { token_id: number },
 ): Promise<void> {
-  await sql`select pg_notify(${AUTH_CHANNEL}, ${JSON.stringify(change)})`.execute(trx);
+  const [key, id] = Object.entries(change)[0] as [string, number];
+  await sql`select pg_notify(${AUTH_CHANNEL},
+    json_build_object(${key}::text, ${id}::bigint, 'schema', current_schema())::text)`.execute(trx);
+}
+
+/** The schema of the tables, as {@link AUTH_CHANNEL} notifications name it. */
+export async function currentSchema(db: Db): Promise<string | null> {
+  const { rows } = await sql<{ schema: string | null }>`select current_schema() as schema`.execute(
+    db,
+  );
+  return rows[0]?.schema ?? null;
 }
 
 /** Who token `hash` authenticates, if it does now. */

@@ -27,7 +27,7 @@ export class Accounts {
 
   constructor(run: Runner, bus: NotificationBus, where: string) {
     this.#run = run;
-    this.feed = new AccessFeed(bus, where, (err) => run.backgroundError(err));
+    this.feed = new AccessFeed(bus, run, where);
     this.authenticator = new Authenticator(run, this.feed);
     this.directory = new UserDirectory(run, this.feed);
   }

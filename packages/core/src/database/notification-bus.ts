@@ -40,6 +40,11 @@ export class NotificationBus {
   #shared: Shared | undefined;
   #closed = false;
 
+  /** Whether {@link NotificationBus.close} was called: listening is over for good. */
+  get closed(): boolean {
+    return this.#closed;
+  }
+
   /** `onError` gets what a follower's callback throws (it is not allowed to stop the others). */
   constructor(conn: Connection, onError: (err: unknown) => void) {
     this.#conn = conn;
