@@ -153,9 +153,10 @@ export class AccessFeed {
           { cause: err },
         ),
       );
+      this.#state = 'failed';
+      // What was cached may miss a change from now on; nothing is cached until live again.
+      this.changed(undefined);
     }
-    this.#state = 'failed';
-    this.changed(undefined);
     if (this.#retry !== undefined) return;
     const delay = this.#retryDelay * (0.8 + Math.random() * 0.4);
     this.#retryDelay = Math.min(this.#retryDelay * 2, RETRY_MAX_MS);
