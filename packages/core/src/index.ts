@@ -75,7 +75,13 @@ export {
   type MarkReadQuery,
   validateMarkRead,
 } from './validation/receipts-input.js';
-export { checkIdempotencyKey, type SendInput, validateSendInput } from './validation/send-input.js';
+export {
+  checkIdempotencyKey,
+  type SendInput,
+  type Submission,
+  validateSendInput,
+  validateSubmission,
+} from './validation/send-input.js';
 export {
   STREAM_PARAMETERS,
   type StreamOptions,

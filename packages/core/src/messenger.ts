@@ -28,9 +28,10 @@ import type { Message, MessagePage } from './message.js';
 import { insertMessage, listMessages } from './message.repository.js';
 import { type MigrationReport, migrateToLatest } from './migrate.js';
 import { type MarkReadResult, markRead } from './receipts.repository.js';
+import { orThrow } from './result.js';
 import { type ListOptions, validateListOptions } from './validation/list-query.js';
 import { type MarkReadOptions, validateMarkRead } from './validation/receipts-input.js';
-import { checkIdempotencyKey, type SendInput, validateSendInput } from './validation/send-input.js';
+import { type SendInput, validateSubmission } from './validation/send-input.js';
 import {
   type StreamOptions,
   type StreamQuery,
@@ -100,8 +101,13 @@ export interface SubscribeOptions {
 }
 
 /**
- * An open messenger: send and list messages. Make one with {@link openMessenger}
- * and {@link Messenger.close} it when done.
+ * An open messenger. Make one with {@link openMessenger} and {@link Messenger.close} it when
+ * done. Two doors:
+ * - unscoped (`send`, `list`, `markRead`, `subscribe`): whoever holds the database holds
+ *   every mailbox — open mode, the direct-database CLI, trusted programs;
+ * - scoped: {@link Messenger.authenticate} a bearer token, then act as that user only through
+ *   {@link Messenger.mailbox}. Users and tokens are managed with {@link Messenger.addUser},
+ *   {@link Messenger.createToken} and the methods beside them.
  */
 export class Messenger {
   readonly #conn: Connection;
@@ -159,18 +165,10 @@ export class Messenger {
    * const { message, replayed } = await messenger.submit(input, { idempotencyKey: crypto.randomUUID() });
    */
   async submit(input: SendMessageInput, options: SendOptions = {}): Promise<SendOutcome> {
-    const r = validateSendInput(input);
-    const key =
-      options.idempotencyKey === undefined
-        ? undefined
-        : checkIdempotencyKey(options.idempotencyKey);
-    if (!r.ok || key?.ok === false) {
-      throw new ValidationError([
-        ...(r.ok ? [] : r.issues),
-        ...(key?.ok === false ? key.issues : []),
-      ]);
-    }
-    return this.#store(r.value, key?.value);
+    const { input: valid, idempotencyKey } = orThrow(
+      validateSubmission(input, options.idempotencyKey),
+    );
+    return this.#store(valid, idempotencyKey);
   }
 
   /**

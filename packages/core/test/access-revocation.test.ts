@@ -8,26 +8,7 @@ import { freshPostgresSchema, type PostgresSchema, postgresUrl } from '@messenge
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Messenger, openMessenger, UnauthenticatedError } from '../src/index.js';
-import { unique } from './support.js';
-
-async function eventually(
-  what: string,
-  check: () => boolean | Promise<boolean>,
-  timeoutMs = 10_000,
-) {
-  const started = Date.now();
-  while (!(await check())) {
-    if (Date.now() - started > timeoutMs) throw new Error(`timed out waiting for ${what}`);
-    await sleep(10);
-  }
-  return Date.now() - started;
-}
-
-const authenticates = (m: Messenger, token: string) =>
-  m.authenticate(token).then(
-    () => true,
-    () => false,
-  );
+import { authenticates, eventually, unique } from './support.js';
 
 describe.skipIf(postgresUrl === undefined && process.env.REQUIRE_POSTGRES !== '1')(
   'access revocation across processes [postgres]',

@@ -13,33 +13,16 @@ import {
   UnauthenticatedError,
   ValidationError,
 } from '../src/index.js';
-import { ISO_MICROS, openBackend, openRawBackend, type RawBackend, unique } from './support.js';
-
-/** The error `p` rejects with; fails when it resolves. */
-async function failure(p: Promise<unknown>): Promise<Error> {
-  return p.then(
-    (v) => {
-      throw new Error(`expected a failure, got ${JSON.stringify(v)}`);
-    },
-    (err: unknown) => err as Error,
-  );
-}
-
-/** Polls `check` every 20 ms until it is true; fails after `timeoutMs`. Returns the time taken. */
-async function eventually(what: string, check: () => Promise<boolean>, timeoutMs = 10_000) {
-  const started = Date.now();
-  while (!(await check())) {
-    if (Date.now() - started > timeoutMs) throw new Error(`timed out waiting for ${what}`);
-    await sleep(20);
-  }
-  return Date.now() - started;
-}
-
-const authenticates = (m: Messenger, token: string) =>
-  m.authenticate(token).then(
-    () => true,
-    () => false,
-  );
+import {
+  authenticates,
+  eventually,
+  failure,
+  ISO_MICROS,
+  openBackend,
+  openRawBackend,
+  type RawBackend,
+  unique,
+} from './support.js';
 
 describe.each(backends())('accounts on $name', (backend) => {
   let b: RawBackend;
@@ -202,14 +185,14 @@ describe.each(backends())('accounts on $name', (backend) => {
         { field: 'name', message: 'may not contain line or paragraph separators (U+2028)' },
       ]);
       const nobody = unique('nobody');
-      for (const p of [m.createToken(nobody), m.listTokens(nobody)]) {
-        const err = await failure(p);
+      for (const call of [() => m.createToken(nobody), () => m.listTokens(nobody)]) {
+        const err = await failure(call());
         expect(err).toBeInstanceOf(NotFoundError);
         expect(err.message).toBe(`no user named ${JSON.stringify(nobody)}`);
       }
       expect(await countRows('api_tokens')).toBe(tokens);
-      for (const p of [m.getToken(9_000_000_000), m.revokeToken('9000000000')]) {
-        const err = await failure(p);
+      for (const call of [() => m.getToken(9_000_000_000), () => m.revokeToken('9000000000')]) {
+        const err = await failure(call());
         expect(err).toBeInstanceOf(NotFoundError);
         expect(err.message).toBe('no token with id 9000000000');
       }

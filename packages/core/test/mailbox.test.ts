@@ -12,28 +12,14 @@ import {
   UnauthenticatedError,
   ValidationError,
 } from '../src/index.js';
-import { newerFirst, openRawBackend, type RawBackend, unique } from './support.js';
-
-async function failure(p: Promise<unknown>): Promise<Error> {
-  return p.then(
-    (v) => {
-      throw new Error(`expected a failure, got ${JSON.stringify(v)}`);
-    },
-    (err: unknown) => err as Error,
-  );
-}
-
-async function eventually(
-  what: string,
-  check: () => boolean | Promise<boolean>,
-  timeoutMs = 10_000,
-) {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(20);
-  }
-}
+import {
+  eventually,
+  failure,
+  newerFirst,
+  openRawBackend,
+  type RawBackend,
+  unique,
+} from './support.js';
 
 const ids = (messages: readonly Message[]) => messages.map((x) => x.id);
 

@@ -7,18 +7,7 @@ import type { Connection } from '../src/database/connection.js';
 import { NotificationBus } from '../src/database/notification-bus.js';
 import { openPglite } from '../src/database/open-pglite.js';
 import { openPostgres } from '../src/database/open-postgres.js';
-
-async function eventually(
-  what: string,
-  check: () => boolean | Promise<boolean>,
-  timeoutMs = 10_000,
-) {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(10);
-  }
-}
+import { eventually } from './support.js';
 
 describe.each(backends())('notification bus on $name', (backend) => {
   let conn: Connection;

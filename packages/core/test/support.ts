@@ -187,3 +187,35 @@ export async function walk(
 
 /** ISO-8601 UTC with microseconds, as core reports times. */
 export const ISO_MICROS = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$/;
+
+/** The error `p` rejects with; fails the test when it resolves. */
+export async function failure(p: Promise<unknown>): Promise<Error> {
+  return p.then(
+    (v) => {
+      throw new Error(`expected a failure, got ${JSON.stringify(v)}`);
+    },
+    (err: unknown) => err as Error,
+  );
+}
+
+/** Polls `check` every 10 ms until it holds; fails naming `what` after `timeoutMs`. Returns the ms it took. */
+export async function eventually(
+  what: string,
+  check: () => boolean | Promise<boolean>,
+  timeoutMs = 10_000,
+): Promise<number> {
+  const started = Date.now();
+  while (!(await check())) {
+    if (Date.now() - started > timeoutMs) throw new Error(`timed out waiting for ${what}`);
+    await sleep(10);
+  }
+  return Date.now() - started;
+}
+
+/** Whether `token` authenticates now. */
+export function authenticates(messenger: Messenger, token: string): Promise<boolean> {
+  return messenger.authenticate(token).then(
+    () => true,
+    () => false,
+  );
+}

@@ -1,4 +1,5 @@
 import type { Listener } from '../database/connection.js';
+import { ListenAttempts } from '../database/listen-attempts.js';
 import type { NotificationBus } from '../database/notification-bus.js';
 import type { Runner } from '../database/runner.js';
 import { UnavailableError } from '../errors.js';
@@ -10,10 +11,6 @@ import { AUTH_CHANNEL, currentSchema } from './accounts.repository.js';
  * listening — and everything cached about access is to be dropped.
  */
 export type AccessChange = { readonly userId?: number; readonly tokenId?: number } | undefined;
-
-/** Retries of a failed LISTEN: after this long, doubling up to the cap, each ±20 %. */
-const RETRY_MIN_MS = 100;
-const RETRY_MAX_MS = 5000;
 
 /**
  * Follows access changes (revoked tokens, disabled users) announced by any process on
@@ -30,9 +27,7 @@ export class AccessFeed {
   readonly #handlers = new Set<(change: AccessChange) => void>();
   #state: 'idle' | 'starting' | 'live' | 'failed' | 'closed' = 'idle';
   #listener: Listener | undefined;
-  #attempt: Promise<void> | undefined;
-  #retry: NodeJS.Timeout | undefined;
-  #retryDelay = RETRY_MIN_MS;
+  readonly #attempts = new ListenAttempts(() => this.#listen());
   #epoch = 0;
   /** The schema of our tables; notifications of other schemas are not about us. */
   #schema: string | null | undefined;
@@ -58,8 +53,9 @@ export class AccessFeed {
    * its outcome (without the feed, nothing is cached: slower, never stale).
    */
   start(): Promise<void> {
-    if (this.#state !== 'idle') return this.#attempt ?? Promise.resolve();
-    return this.#startAttempt().catch(() => {});
+    if (this.#state !== 'idle')
+      return (this.#attempts.current ?? Promise.resolve()).catch(() => {});
+    return this.#attempts.start().catch(() => {});
   }
 
   /** Calls `handler` with every change; returns how to stop. */
@@ -82,25 +78,13 @@ export class AccessFeed {
 
   async close(): Promise<void> {
     this.#state = 'closed';
-    if (this.#retry !== undefined) clearTimeout(this.#retry);
-    await this.#attempt?.catch(() => {});
+    await this.#attempts.stop();
     await this.#listener?.close();
     this.#listener = undefined;
     this.#handlers.clear();
   }
 
-  #startAttempt(): Promise<void> {
-    if (this.#attempt === undefined) {
-      const attempt = this.#listen().finally(() => {
-        if (this.#attempt === attempt) this.#attempt = undefined;
-      });
-      this.#attempt = attempt;
-    }
-    return this.#attempt;
-  }
-
   async #listen(): Promise<void> {
-    this.#retry = undefined;
     const recovering = this.#state === 'failed';
     if (this.#state === 'idle') this.#state = 'starting';
     let listener: Listener | undefined;
@@ -132,7 +116,7 @@ export class AccessFeed {
     installed = true;
     this.#listener = listener;
     this.#state = 'live';
-    this.#retryDelay = RETRY_MIN_MS;
+    this.#attempts.succeeded();
     // Changes announced while not listening are gone: whoever watches must look again.
     if (recovering) this.changed(undefined);
   }
@@ -157,13 +141,7 @@ export class AccessFeed {
       // What was cached may miss a change from now on; nothing is cached until live again.
       this.changed(undefined);
     }
-    if (this.#retry !== undefined) return;
-    const delay = this.#retryDelay * (0.8 + Math.random() * 0.4);
-    this.#retryDelay = Math.min(this.#retryDelay * 2, RETRY_MAX_MS);
-    this.#retry = setTimeout(() => {
-      this.#startAttempt().catch(() => {});
-    }, delay);
-    this.#retry.unref();
+    this.#attempts.retryLater();
   }
 }
 

@@ -8,11 +8,7 @@ import { orThrow } from '../result.js';
 import { type ListOptions, validateListOptions } from '../validation/list-query.js';
 import { bodyObject } from '../validation/parameters.js';
 import { type MarkReadOptions, validateMarkRead } from '../validation/receipts-input.js';
-import {
-  checkIdempotencyKey,
-  type SendInput,
-  validateSendInput,
-} from '../validation/send-input.js';
+import { type SendInput, validateSubmission } from '../validation/send-input.js';
 import { type StreamQuery, validateStreamOptions } from '../validation/stream-options.js';
 import type { Principal } from './account.js';
 import type { Accounts } from './accounts.js';
@@ -126,37 +122,30 @@ export class Mailbox {
     const me = await this.#me();
     const body = bodyObject(input);
     if (!body.ok) throw new ValidationError(body.issues);
-    const r = validateSendInput(
-      body.value.sender === undefined ? { ...body.value, sender: me.name } : body.value,
-      'strict',
+    const { input: valid, idempotencyKey: key } = orThrow(
+      validateSubmission(
+        body.value.sender === undefined ? { ...body.value, sender: me.name } : body.value,
+        options.idempotencyKey,
+        'strict',
+      ),
     );
-    const key =
-      options.idempotencyKey === undefined
-        ? undefined
-        : checkIdempotencyKey(options.idempotencyKey);
-    if (!r.ok || key?.ok === false) {
-      throw new ValidationError([
-        ...(r.ok ? [] : r.issues),
-        ...(key?.ok === false ? key.issues : []),
-      ]);
-    }
-    if (!(await this.#isCaller(r.value.sender, me))) {
+    if (!(await this.#isCaller(valid.sender, me))) {
       throw new ForbiddenError(`sender: you may only send as yourself (${me.name})`);
     }
-    const recipient = await this.#ports.accounts.directory.find(r.value.recipient);
+    const recipient = await this.#ports.accounts.directory.find(valid.recipient);
     if (recipient === undefined || !recipient.active) {
       throw new ValidationError([
         {
           field: 'recipient',
-          message: `no active user named ${JSON.stringify(r.value.recipient)}`,
+          message: `no active user named ${JSON.stringify(valid.recipient)}`,
         },
       ]);
     }
     // A space cannot occur in a key (visible ASCII only): `<user id> <key>` never meets an
     // unscoped key, nor another user's.
-    const scopedKey = key === undefined ? undefined : `${me.userId} ${key.value}`;
+    const scopedKey = key === undefined ? undefined : `${me.userId} ${key}`;
     return this.#ports.store(
-      { sender: me.name, recipient: recipient.name, message_content: r.value.message_content },
+      { sender: me.name, recipient: recipient.name, message_content: valid.message_content },
       scopedKey,
     );
   }

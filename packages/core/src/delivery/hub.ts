@@ -2,6 +2,7 @@ import type { Kysely } from 'kysely';
 import { abortable } from '../abortable.js';
 import { withCancellation } from '../database/cancellable.js';
 import type { Connection, Listener } from '../database/connection.js';
+import { ListenAttempts } from '../database/listen-attempts.js';
 import type { NotificationBus } from '../database/notification-bus.js';
 import { UnavailableError } from '../errors.js';
 import type { Message } from '../message.js';
@@ -66,9 +67,6 @@ const RECHECK_MIN_MS = 10;
 const RECHECK_MAX_MS = 1000;
 /** Even without notifications, look now and then (a lost notification costs at most this long). */
 const SAFETY_POLL_MS = 10_000;
-/** Retries of a failed LISTEN: after this long, doubling up to the cap, each ±20 % so replicas spread out. */
-const RETRY_MIN_MS = 100;
-const RETRY_MAX_MS = 5000;
 
 /**
  * Fans committed messages out to subscribers, exactly once each and in delivery
@@ -90,10 +88,8 @@ export class DeliveryHub {
   #state: HubState = 'stopped';
   /** Why the hub is `failed`. */
   #failure: unknown;
-  /** The start attempt in flight, shared by every subscribe that waits for it. */
-  #attempt: Promise<void> | undefined;
-  #retry: NodeJS.Timeout | undefined;
-  #retryDelay = RETRY_MIN_MS;
+  /** Start attempts: the one in flight is shared by every subscribe that waits for it. */
+  readonly #attempts = new ListenAttempts(() => this.#listen());
   #position: StreamPosition | undefined;
   #listener: Listener | undefined;
   #polling = false;
@@ -189,8 +185,7 @@ export class DeliveryHub {
     this.#subscribers.clear();
     if (this.#recheck !== undefined) clearTimeout(this.#recheck);
     if (this.#safety !== undefined) clearInterval(this.#safety);
-    if (this.#retry !== undefined) clearTimeout(this.#retry);
-    await this.#attempt?.catch(() => {});
+    await this.#attempts.stop();
     await this.#listener?.close();
     this.#listener = undefined;
   }
@@ -222,24 +217,12 @@ export class DeliveryHub {
       case 'closed':
         return Promise.reject(closedError());
       default:
-        return this.#startAttempt();
+        return this.#attempts.start();
     }
   }
 
-  /** One attempt to listen, shared by everyone who asks while it runs. */
-  #startAttempt(): Promise<void> {
-    if (this.#attempt === undefined) {
-      const attempt = this.#listen().finally(() => {
-        if (this.#attempt === attempt) this.#attempt = undefined;
-      });
-      this.#attempt = attempt;
-    }
-    return this.#attempt;
-  }
-
+  /** One attempt to listen (see {@link ListenAttempts}). */
   async #listen(): Promise<void> {
-    if (this.#retry !== undefined) clearTimeout(this.#retry);
-    this.#retry = undefined;
     if (this.#state === 'stopped') this.#state = 'starting';
     let listener: Listener | undefined;
     let installed = false;
@@ -269,7 +252,7 @@ export class DeliveryHub {
       this.#listener = listener;
       this.#state = 'running';
       this.#failure = undefined;
-      this.#retryDelay = RETRY_MIN_MS;
+      this.#attempts.succeeded();
       // Notifications sent while the hub was not listening are gone: read what they announced.
       if (resuming) this.poll();
     } catch (err) {
@@ -298,14 +281,7 @@ export class DeliveryHub {
     }
     this.#state = 'failed';
     this.#failure = err;
-    if (this.#retry !== undefined) return;
-    const delay = this.#retryDelay * (0.8 + Math.random() * 0.4);
-    this.#retryDelay = Math.min(this.#retryDelay * 2, RETRY_MAX_MS);
-    this.#retry = setTimeout(() => {
-      this.#retry = undefined;
-      this.#startAttempt().catch(() => {});
-    }, delay);
-    this.#retry.unref();
+    this.#attempts.retryLater();
   }
 
   /** Reads every newly final message and hands it to its subscribers. Coalesces concurrent calls. */

@@ -36,6 +36,35 @@ export function validateSendInput(input: unknown, names: NameProfile = 'open'): 
   return ok({ sender: sender.value, recipient: recipient.value, message_content: content.value });
 }
 
+/** A send as validated: the message, and its idempotency key when one was given. */
+export interface Submission {
+  readonly input: SendInput;
+  readonly idempotencyKey: string | undefined;
+}
+
+/**
+ * Validates a send and its optional idempotency key at once, so that every broken rule of
+ * both is told in one answer.
+ *
+ * @example
+ * validateSubmission({ sender: 'bob', recipient: 'alice', message_content: 'hi' }, crypto.randomUUID());
+ */
+export function validateSubmission(
+  input: unknown,
+  idempotencyKey: unknown,
+  names: NameProfile = 'open',
+): Result<Submission> {
+  const r = validateSendInput(input, names);
+  const key = idempotencyKey === undefined ? undefined : checkIdempotencyKey(idempotencyKey);
+  if (!r.ok || key?.ok === false) {
+    return {
+      ok: false,
+      issues: [...(r.ok ? [] : r.issues), ...(key?.ok === false ? key.issues : [])],
+    };
+  }
+  return ok({ input: r.value, idempotencyKey: key?.value });
+}
+
 const IDEMPOTENCY_KEY = new RegExp(`^[\\x21-\\x7e]{1,${MAX_IDEMPOTENCY_KEY_LENGTH}}$`);
 
 /**
