@@ -50,12 +50,15 @@ export class AccessFeed {
 
   /**
    * Starts listening if it does not yet. Resolves once the first attempt is over, whatever
-   * its outcome (without the feed, nothing is cached: slower, never stale).
+   * its outcome (without the feed, nothing is cached: slower, never stale); later calls, and
+   * calls while retries run in the background, do not wait.
    */
   start(): Promise<void> {
-    if (this.#state !== 'idle')
+    if (this.#state === 'idle') return this.#attempts.start().catch(() => {});
+    if (this.#state === 'starting') {
       return (this.#attempts.current ?? Promise.resolve()).catch(() => {});
-    return this.#attempts.start().catch(() => {});
+    }
+    return Promise.resolve();
   }
 
   /** Calls `handler` with every change; returns how to stop. */

@@ -205,7 +205,7 @@ export class Mailbox {
    * });
    */
   async subscribe(
-    options: MailboxStreamOptions,
+    options: MailboxStreamOptions = {},
     onEvent: (event: StreamEvent) => void,
     { signal, onAccessRevoked }: MailboxSubscribeOptions = {},
   ): Promise<Subscription> {
