@@ -12,6 +12,8 @@ export const ErrorCode = {
   unavailable: 'unavailable',
   databaseLocked: 'database_locked',
   idempotencyKeyReused: 'idempotency_key_reused',
+  unauthenticated: 'unauthenticated',
+  forbidden: 'forbidden',
 } as const;
 
 /** One of the stable {@link ErrorCode} values. */
@@ -71,6 +73,35 @@ export class NotFoundError extends MessengerError {
 export class ConflictError extends MessengerError {
   constructor(message: string, options?: { cause?: unknown }) {
     super(ErrorCode.conflict, message, options);
+  }
+}
+
+/**
+ * The one message of every authentication failure. Whether the token was missing, malformed,
+ * unknown, revoked or expired, or its user disabled, is never told: a caller probing tokens
+ * learns nothing from the answer.
+ */
+export const UNAUTHENTICATED_MESSAGE =
+  'authentication required: the token is missing, invalid, expired or revoked';
+
+/**
+ * The caller could not be authenticated (see {@link UNAUTHENTICATED_MESSAGE}). Its message is
+ * always the same and it never carries the token.
+ */
+export class UnauthenticatedError extends MessengerError {
+  constructor() {
+    super(ErrorCode.unauthenticated, UNAUTHENTICATED_MESSAGE);
+  }
+}
+
+/**
+ * The caller is known but may not do this: send as someone else, mark someone else's mail read,
+ * follow someone else's stream. `message` names the field and the rule, e.g.
+ * `sender: you may only send as yourself (bob)`.
+ */
+export class ForbiddenError extends MessengerError {
+  constructor(message: string) {
+    super(ErrorCode.forbidden, message);
   }
 }
 

@@ -1,3 +1,27 @@
+export type {
+  CreateTokenOptions,
+  IssuedToken,
+  NewUser,
+  Principal,
+  TokenInfo,
+  User,
+} from './accounts/account.js';
+export {
+  MAX_TOKEN_LABEL_LENGTH,
+  parseTokenId,
+  type TokenOptions,
+  validateTokenOptions,
+  validateUserName,
+} from './accounts/accounts-input.js';
+export {
+  Mailbox,
+  type MailboxSendInput,
+  type MailboxSendOptions,
+  type MailboxStreamOptions,
+  type MailboxSubscribeOptions,
+} from './accounts/mailbox.js';
+export { checkName, type NameProfile } from './accounts/name-profile.js';
+export { TOKEN_PATTERN } from './accounts/token.js';
 export type { CursorPosition } from './cursor.js';
 export type { EmbeddedOptions } from './database/open-pglite.js';
 export type { PostgresOptions } from './database/open-postgres.js';
@@ -8,9 +32,12 @@ export {
   DatabaseLockedError,
   ErrorCode,
   type ErrorCodeValue,
+  ForbiddenError,
   IdempotencyKeyReusedError,
   MessengerError,
   NotFoundError,
+  UNAUTHENTICATED_MESSAGE,
+  UnauthenticatedError,
   UnavailableError,
   ValidationError,
   type ValidationIssue,
@@ -48,7 +75,13 @@ export {
   type MarkReadQuery,
   validateMarkRead,
 } from './validation/receipts-input.js';
-export { checkIdempotencyKey, type SendInput, validateSendInput } from './validation/send-input.js';
+export {
+  checkIdempotencyKey,
+  type SendInput,
+  type Submission,
+  validateSendInput,
+  validateSubmission,
+} from './validation/send-input.js';
 export {
   STREAM_PARAMETERS,
   type StreamOptions,

@@ -1,4 +1,5 @@
 import type { ColumnType, Generated } from 'kysely';
+import type { ApiTokenTable, UserTable } from './accounts/accounts.table.js';
 
 /** The `messages` table as stored. */
 export interface MessageTable {
@@ -34,4 +35,6 @@ export interface IdempotencyKeyTable {
 export interface Database {
   messages: MessageTable;
   idempotency_keys: IdempotencyKeyTable;
+  users: UserTable;
+  api_tokens: ApiTokenTable;
 }

@@ -1,8 +1,20 @@
 import { abortable } from './abortable.js';
+import type {
+  CreateTokenOptions,
+  IssuedToken,
+  NewUser,
+  Principal,
+  TokenInfo,
+  User,
+} from './accounts/account.js';
+import { Accounts } from './accounts/accounts.js';
+import { Mailbox, type MailboxPorts } from './accounts/mailbox.js';
 import type { Connection } from './database/connection.js';
 import { isDeadConnection, toMessengerError } from './database/database-errors.js';
+import { NotificationBus } from './database/notification-bus.js';
 import { type EmbeddedOptions, openPglite } from './database/open-pglite.js';
 import { openPostgres, type PostgresOptions } from './database/open-postgres.js';
+import type { Runner } from './database/runner.js';
 import { positionOf } from './delivery/delivery.repository.js';
 import { DeliveryHub, type StreamEvent, type Subscription } from './delivery/hub.js';
 import type { StreamPosition } from './delivery/stream-cursor.js';
@@ -16,10 +28,15 @@ import type { Message, MessagePage } from './message.js';
 import { insertMessage, listMessages } from './message.repository.js';
 import { type MigrationReport, migrateToLatest } from './migrate.js';
 import { type MarkReadResult, markRead } from './receipts.repository.js';
+import { orThrow } from './result.js';
 import { type ListOptions, validateListOptions } from './validation/list-query.js';
 import { type MarkReadOptions, validateMarkRead } from './validation/receipts-input.js';
-import { checkIdempotencyKey, validateSendInput } from './validation/send-input.js';
-import { type StreamOptions, validateStreamOptions } from './validation/stream-options.js';
+import { type SendInput, validateSubmission } from './validation/send-input.js';
+import {
+  type StreamOptions,
+  type StreamQuery,
+  validateStreamOptions,
+} from './validation/stream-options.js';
 
 /**
  * Where the data lives and how to reach it. `databaseUrl` picks the backend; the settings of
@@ -84,18 +101,34 @@ export interface SubscribeOptions {
 }
 
 /**
- * An open messenger: send and list messages. Make one with {@link openMessenger}
- * and {@link Messenger.close} it when done.
+ * An open messenger. Make one with {@link openMessenger} and {@link Messenger.close} it when
+ * done. Two doors:
+ * - unscoped (`send`, `list`, `markRead`, `subscribe`): whoever holds the database holds
+ *   every mailbox — open mode, the direct-database CLI, trusted programs;
+ * - scoped: {@link Messenger.authenticate} a bearer token, then act as that user only through
+ *   {@link Messenger.mailbox}. Users and tokens are managed with {@link Messenger.addUser},
+ *   {@link Messenger.createToken} and the methods beside them.
  */
 export class Messenger {
   readonly #conn: Connection;
   readonly #onBackgroundError: (err: unknown) => void;
+  /** The one LISTEN connection of this messenger, shared by live delivery and accounts. */
+  readonly #bus: NotificationBus;
+  readonly #run: Runner;
   #hub: DeliveryHub | undefined;
+  #accounts: Accounts | undefined;
+  #mailboxPorts: MailboxPorts | undefined;
 
   /** @internal Use {@link openMessenger}. */
   constructor(conn: Connection, onBackgroundError: (err: unknown) => void = () => {}) {
     this.#conn = conn;
     this.#onBackgroundError = onBackgroundError;
+    this.#bus = new NotificationBus(conn, onBackgroundError);
+    this.#run = {
+      retrySafe: (fn) => this.#retrySafe(() => fn(this.#conn.db)),
+      once: (fn) => this.#once(() => fn(this.#conn.db)),
+      backgroundError: (err) => this.#onBackgroundError(err),
+    };
   }
 
   /** `postgres` or `pglite`. */
@@ -132,18 +165,17 @@ export class Messenger {
    * const { message, replayed } = await messenger.submit(input, { idempotencyKey: crypto.randomUUID() });
    */
   async submit(input: SendMessageInput, options: SendOptions = {}): Promise<SendOutcome> {
-    const r = validateSendInput(input);
-    const key =
-      options.idempotencyKey === undefined
-        ? undefined
-        : checkIdempotencyKey(options.idempotencyKey);
-    if (!r.ok || key?.ok === false) {
-      throw new ValidationError([
-        ...(r.ok ? [] : r.issues),
-        ...(key?.ok === false ? key.issues : []),
-      ]);
-    }
-    const value = r.value;
+    const { input: valid, idempotencyKey } = orThrow(
+      validateSubmission(input, options.idempotencyKey),
+    );
+    return this.#store(valid, idempotencyKey);
+  }
+
+  /**
+   * Stores a validated message: the one insertion path of every send, unscoped or through a
+   * {@link Mailbox}.
+   */
+  #store(value: SendInput, key: string | undefined): Promise<SendOutcome> {
     if (key === undefined) {
       return this.#once(async () => ({
         message: await insertMessage(this.#conn.db, value),
@@ -151,7 +183,7 @@ export class Messenger {
       }));
     }
     // Keyed: a repeat after a dead connection replays or stores once, never twice.
-    return this.#retrySafe(() => insertIdempotent(this.#conn.db, value, key.value));
+    return this.#retrySafe(() => insertIdempotent(this.#conn.db, value, key));
   }
 
   /**
@@ -214,25 +246,155 @@ export class Messenger {
   ): Promise<Subscription> {
     const r = validateStreamOptions(options);
     if (!r.ok) throw new ValidationError(r.issues);
+    return this.#follow(r.value, onEvent, signal);
+  }
+
+  /**
+   * Subscribes a validated stream query: the one subscribe path, unscoped or through a
+   * {@link Mailbox} (then an `after` id must be a message `visibleTo` sent or received).
+   */
+  async #follow(
+    query: StreamQuery,
+    onEvent: (event: StreamEvent) => void,
+    signal: AbortSignal | undefined,
+    visibleTo?: string,
+  ): Promise<Subscription> {
     signal?.throwIfAborted();
-    const query = r.value;
     let after: StreamPosition | undefined;
     if (query.after?.kind === 'position') after = query.after.position;
     else if (query.after?.kind === 'id') {
       const id = query.after.id;
       after = await abortable(
-        this.#retrySafe(() => positionOf(this.#conn.db, id)),
+        this.#retrySafe(() => positionOf(this.#conn.db, id, visibleTo)),
         signal,
       );
       if (after === undefined) {
         throw new ValidationError([{ field: 'after', message: `no message with id ${id}` }]);
       }
     }
-    this.#hub ??= new DeliveryHub(this.#conn, this.#onBackgroundError);
+    this.#hub ??= new DeliveryHub(this.#conn, this.#bus, this.#onBackgroundError);
     const hub = this.#hub;
     const filter = { recipient: query.recipient, sender: query.sender, after };
     // Not retried: catch-up may already have handed events over when a connection dies.
     return this.#once(() => hub.subscribe(filter, onEvent, signal));
+  }
+
+  /**
+   * Registers a user (strict name profile; names are unique case-insensitively) and issues
+   * their first token, labelled `initial`. The token's secret is in the answer only: it is
+   * never stored and cannot be shown again.
+   * @throws {ValidationError} naming `name` and the rule it broke.
+   * @throws {ConflictError} when the name is taken (in any case).
+   * @example
+   * const { user, token } = await messenger.addUser('alice');
+   * console.log(user.name, token.token); // give alice her token: msg_…
+   */
+  addUser(name: string): Promise<NewUser> {
+    return this.#accountsDomain().addUser(name);
+  }
+
+  /** Every user, in the order they were added, disabled ones included. */
+  listUsers(): Promise<User[]> {
+    return this.#accountsDomain().listUsers();
+  }
+
+  /**
+   * Disables a user: every token of theirs stops working at once, in every process (the
+   * change is announced to all), and mail can no longer be sent to them. Idempotent: a repeat
+   * keeps the first `disabled_at`. Nothing is deleted.
+   * @throws {NotFoundError} when there is no such user.
+   */
+  disableUser(name: string): Promise<User> {
+    return this.#accountsDomain().disableUser(name);
+  }
+
+  /**
+   * Issues a new token for a user. The answer's `token` is the secret, shown this once.
+   * @throws {ValidationError} for a bad `name`, `label` (1–100 characters, no control
+   * characters) or `expiresAt` (must be in the future).
+   * @throws {NotFoundError} when there is no such user.
+   * @throws {ConflictError} when the user is disabled.
+   * @example
+   * const t = await messenger.createToken('alice', { label: 'laptop', expiresAt: new Date(Date.now() + 30 * 864e5) });
+   */
+  createToken(name: string, options: CreateTokenOptions = {}): Promise<IssuedToken> {
+    return this.#accountsDomain().createToken(name, options);
+  }
+
+  /**
+   * Tokens (all, or one user's), oldest first, revoked and expired ones included: never the
+   * secret nor its hash.
+   * @throws {NotFoundError} when `name` is given and there is no such user.
+   */
+  listTokens(name?: string): Promise<TokenInfo[]> {
+    return this.#accountsDomain().listTokens(name);
+  }
+
+  /**
+   * One token by its public id (a server's "who am I" answer).
+   * @throws {NotFoundError} when there is no such token.
+   */
+  getToken(id: number | string): Promise<TokenInfo> {
+    return this.#accountsDomain().getToken(id);
+  }
+
+  /**
+   * Revokes a token by its public id: it stops working at once, in every process (announced
+   * to all; open streams of its user end within 5 s). Idempotent.
+   * @throws {NotFoundError} when there is no such token.
+   */
+  revokeToken(id: number | string): Promise<TokenInfo> {
+    return this.#accountsDomain().revokeToken(id);
+  }
+
+  /**
+   * Who a bearer token belongs to. Cheap on repeat: verified tokens are cached for at most
+   * 5 s (never past their expiry) and a revocation or disabled user, from any process, drops
+   * them at once. Records `last_used_at` (at most once a minute, off the request path).
+   * @throws {UnauthenticatedError} with one message whatever the reason: missing, malformed,
+   * unknown, revoked or expired token, or disabled user.
+   * @throws {UnavailableError} when the database cannot be reached (not an authentication failure).
+   * @example
+   * const principal = await messenger.authenticate(request.headers.authorization?.slice(7));
+   * const mailbox = messenger.mailbox(principal);
+   */
+  authenticate(token: unknown): Promise<Principal> {
+    return this.#accountsDomain().authenticator.authenticate(token);
+  }
+
+  /**
+   * Calls `onRevoked` once, within 5 s, when `principal` loses access — its token revoked or
+   * expired, or its user disabled, by any process — even when the announcement was lost (every
+   * watched token is also checked against the database every 2 s). Returns how to stop
+   * watching. {@link Mailbox.subscribe} does this by itself.
+   * @example
+   * const unwatch = messenger.watchAccess(principal, () => socket.close(1008, 'access revoked'));
+   */
+  watchAccess(principal: Principal, onRevoked: () => void): () => void {
+    return this.#accountsDomain().authenticator.watch(principal, onRevoked);
+  }
+
+  /**
+   * The caller-scoped door for an authenticated user: send as them, list their mail, mark
+   * their mail read, follow their stream — and nothing else (see {@link Mailbox}).
+   * @example
+   * const mailbox = messenger.mailbox(await messenger.authenticate(token));
+   * await mailbox.send({ recipient: 'alice', message_content: 'hi' });
+   */
+  mailbox(principal: Principal): Mailbox {
+    this.#mailboxPorts ??= {
+      run: this.#run,
+      accounts: this.#accountsDomain(),
+      store: (input, key) => this.#store(input, key),
+      follow: (query, onEvent, signal, visibleTo) =>
+        this.#follow(query, onEvent, signal, visibleTo),
+    };
+    return new Mailbox(principal, this.#mailboxPorts);
+  }
+
+  #accountsDomain(): Accounts {
+    this.#accounts ??= new Accounts(this.#run, this.#bus, this.#conn.where);
+    return this.#accounts;
   }
 
   /** Applies every pending migration. */
@@ -256,6 +418,8 @@ export class Messenger {
   /** Closes the pool or the embedded database (writing a checkpoint) and releases its lock. */
   async close(): Promise<void> {
     await this.#hub?.close();
+    await this.#accounts?.close();
+    await this.#bus.close();
     await this.#conn.close();
   }
 

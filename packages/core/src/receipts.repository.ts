@@ -1,4 +1,5 @@
 import { type Kysely, sql, type Transaction } from 'kysely';
+import { isoUtc } from './database/iso-utc.js';
 import type { Database } from './message.table.js';
 import type { MarkReadQuery } from './validation/receipts-input.js';
 
@@ -29,11 +30,14 @@ const IDS_PER_NOTIFICATION = 300;
 /**
  * Marks messages read, once: `read_at` is set only on messages still unread, so
  * repeating a request changes nothing and reports 0. Receipts are announced on
- * {@link READ_CHANNEL} in the same transaction (delivered at commit).
+ * {@link READ_CHANNEL} in the same transaction (delivered at commit). With `onlyTo`, only
+ * messages received by that name are touched; the others are left alone and not counted,
+ * like ids that do not exist.
  */
 export async function markRead(
   db: Kysely<Database>,
   query: MarkReadQuery,
+  onlyTo?: string,
 ): Promise<MarkReadResult> {
   return db.transaction().execute(async (trx) => {
     let update = trx
@@ -47,14 +51,15 @@ export async function markRead(
       if (query.upTo !== undefined)
         update = update.where(sql<boolean>`id <= ${query.upTo}::bigint`);
     }
+    if (onlyTo !== undefined) {
+      update = update.where(sql<boolean>`lower(recipient) = lower(${onlyTo})`);
+    }
     const rows = await update
       .returning([
         'id',
         'sender',
         'recipient',
-        sql<string>`to_char(read_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`.as(
-          'read_at_text',
-        ),
+        isoUtc('read_at').as('read_at_text'),
         sql<string>`lower(sender)`.as('sender_key'),
         sql<string>`lower(recipient)`.as('recipient_key'),
       ])

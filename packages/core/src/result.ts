@@ -1,4 +1,4 @@
-import type { ValidationIssue } from './errors.js';
+import { ValidationError, type ValidationIssue } from './errors.js';
 
 /**
  * Outcome of a validation: a value, or the issues that prevented it. Every validator in
@@ -20,4 +20,13 @@ export function ok<T>(value: T): { ok: true; value: T } {
 /** A failed {@link Result} with one issue on `field`. */
 export function fail(field: string, message: string): { ok: false; issues: ValidationIssue[] } {
   return { ok: false, issues: [{ field, message }] };
+}
+
+/**
+ * The value of a {@link Result}, or a {@link ValidationError} with its issues: how the
+ * boundary (the `Messenger` methods, a mailbox) turns a result into an answer.
+ */
+export function orThrow<T>(r: Result<T>): T {
+  if (!r.ok) throw new ValidationError(r.issues);
+  return r.value;
 }

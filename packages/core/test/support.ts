@@ -5,7 +5,8 @@ import { Kysely } from 'kysely';
 import { PGliteDialect } from 'kysely-pglite-dialect';
 import pg from 'pg';
 import type { Connection } from '../src/database/connection.js';
-import { type Message, Messenger, openMessenger } from '../src/index.js';
+import { listenPglite } from '../src/database/open-pglite.js';
+import { type Message, Messenger, type MessengerOptions, openMessenger } from '../src/index.js';
 
 /** A messenger open on one backend, and how to put it away. */
 export interface OpenBackend {
@@ -17,14 +18,17 @@ export interface OpenBackend {
  * Opens a messenger the way users do: PGlite in memory (migrated on open), or
  * PostgreSQL in a schema of its own (migrated by `migrate: true`).
  */
-export async function openBackend(backend: Backend): Promise<OpenBackend> {
+export async function openBackend(
+  backend: Backend,
+  options: Pick<MessengerOptions, 'onBackgroundError'> = {},
+): Promise<OpenBackend> {
   if (backend.name === 'pglite') {
-    const messenger = await openMessenger();
+    const messenger = await openMessenger(options);
     return { messenger, close: () => messenger.close() };
   }
   const schema = await freshPostgresSchema();
   try {
-    const messenger = await openMessenger({ databaseUrl: schema.url, migrate: true });
+    const messenger = await openMessenger({ ...options, databaseUrl: schema.url, migrate: true });
     return {
       messenger,
       close: async () => {
@@ -45,6 +49,8 @@ export async function openBackend(backend: Backend): Promise<OpenBackend> {
 export interface RawBackend extends OpenBackend {
   /** Runs one SQL statement with `$1…` parameters on the messenger's database. */
   sql(text: string, params?: unknown[]): Promise<void>;
+  /** Runs one query and returns its rows (int8 as the driver gives it: cast counts to int). */
+  rows<T>(text: string, params?: unknown[]): Promise<T[]>;
 }
 
 type CoreDatabase = Connection['db'] extends Kysely<infer D> ? D : never;
@@ -54,30 +60,34 @@ type CoreDatabase = Connection['db'] extends Kysely<infer D> ? D : never;
  * `timeZone` (a zone far from UTC shows any place where local time leaks in).
  * PGlite has one connection, so the test builds it and hands it to {@link Messenger}.
  */
-export async function openRawBackend(backend: Backend, timeZone: string): Promise<RawBackend> {
+export async function openRawBackend(
+  backend: Backend,
+  timeZone: string,
+  options: Pick<MessengerOptions, 'onBackgroundError'> = {},
+): Promise<RawBackend> {
   if (backend.name === 'pglite') {
     const { PGlite } = await import('@electric-sql/pglite');
     const pglite = await PGlite.create();
     await pglite.exec(`set timezone to '${timeZone}'`);
     const db = new Kysely<CoreDatabase>({ dialect: new PGliteDialect(pglite) });
-    const messenger = new Messenger({
-      db,
-      engine: 'pglite',
-      where: 'memory',
-      listen: async (channels, onNotification) => {
-        const stops = await Promise.all(
-          channels.map((ch) => pglite.listen(ch, (payload) => onNotification(ch, payload))),
-        );
-        return { close: async () => void (await Promise.all(stops.map((stop) => stop()))) };
+    const messenger = new Messenger(
+      {
+        db,
+        engine: 'pglite',
+        where: 'memory',
+        listen: (channels, onNotification) => listenPglite(pglite, channels, onNotification),
+        close: () => db.destroy(),
       },
-      close: () => db.destroy(),
-    });
+      options.onBackgroundError,
+    );
     await messenger.migrate();
     return {
       messenger,
       sql: async (text, params) => {
         await pglite.query(text, params);
       },
+      rows: async <T>(text: string, params?: unknown[]) =>
+        (await pglite.query<T>(text, params)).rows,
       close: () => messenger.close(),
     };
   }
@@ -90,7 +100,7 @@ export async function openRawBackend(backend: Backend, timeZone: string): Promis
   let messenger: Messenger | undefined;
   const client = new pg.Client({ connectionString: url.toString() });
   try {
-    messenger = await openMessenger({ databaseUrl: url.toString(), migrate: true });
+    messenger = await openMessenger({ ...options, databaseUrl: url.toString(), migrate: true });
     await client.connect();
   } catch (err) {
     await messenger?.close();
@@ -103,6 +113,8 @@ export async function openRawBackend(backend: Backend, timeZone: string): Promis
     sql: async (text, params) => {
       await client.query(text, params);
     },
+    rows: async <T>(text: string, params?: unknown[]) =>
+      (await client.query(text, params)).rows as T[],
     close: async () => {
       try {
         await client.end();
@@ -175,3 +187,35 @@ export async function walk(
 
 /** ISO-8601 UTC with microseconds, as core reports times. */
 export const ISO_MICROS = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$/;
+
+/** The error `p` rejects with; fails the test when it resolves. */
+export async function failure(p: Promise<unknown>): Promise<Error> {
+  return p.then(
+    (v) => {
+      throw new Error(`expected a failure, got ${JSON.stringify(v)}`);
+    },
+    (err: unknown) => err as Error,
+  );
+}
+
+/** Polls `check` every 10 ms until it holds; fails naming `what` after `timeoutMs`. Returns the ms it took. */
+export async function eventually(
+  what: string,
+  check: () => boolean | Promise<boolean>,
+  timeoutMs = 10_000,
+): Promise<number> {
+  const started = Date.now();
+  while (!(await check())) {
+    if (Date.now() - started > timeoutMs) throw new Error(`timed out waiting for ${what}`);
+    await sleep(10);
+  }
+  return Date.now() - started;
+}
+
+/** Whether `token` authenticates now. */
+export function authenticates(messenger: Messenger, token: string): Promise<boolean> {
+  return messenger.authenticate(token).then(
+    () => true,
+    () => false,
+  );
+}

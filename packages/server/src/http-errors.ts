@@ -31,6 +31,8 @@ export const STATUS_OF: Readonly<Record<ApiErrorCode, number>> = {
   [ErrorCode.idempotencyKeyReused]: 422,
   [ErrorCode.unavailable]: 503,
   [ErrorCode.databaseLocked]: 503,
+  [ErrorCode.unauthenticated]: 401,
+  [ErrorCode.forbidden]: 403,
   [HttpErrorCode.badRequest]: 400,
   [HttpErrorCode.methodNotAllowed]: 405,
   [HttpErrorCode.requestTimeout]: 408,

@@ -12,7 +12,8 @@ export interface Connection {
    * Listens on notification channels over a connection of its own (PostgreSQL) or the
    * embedded database. When the listening connection is lost, `onLost` runs once and the
    * listener is finished: notifications sent meanwhile are gone, so the caller listens
-   * again and catches up by query. The embedded database never loses it.
+   * again and catches up by query. The embedded database never loses it. Core opens one per
+   * messenger, through its notification bus, whatever the number of channels.
    */
   listen(
     channels: readonly string[],
@@ -24,5 +25,7 @@ export interface Connection {
 
 /** A running LISTEN. */
 export interface Listener {
+  /** Listens on more channels over the same connection; resolves once they are listened to. */
+  add(channels: readonly string[]): Promise<void>;
   close(): Promise<void>;
 }

@@ -1,10 +1,11 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import type { PGliteInterface } from '@electric-sql/pglite';
 import { Kysely } from 'kysely';
 import { PGliteDialect } from 'kysely-pglite-dialect';
 import { UnavailableError } from '../errors.js';
 import type { Database } from '../message.table.js';
-import type { Connection } from './connection.js';
+import type { Connection, Listener } from './connection.js';
 import { extractTarGz, findEmbeddedTemplate } from './embedded-template.js';
 import { acquireFileLock, type FileLock } from './file-lock.js';
 
@@ -23,6 +24,20 @@ export interface EmbeddedOptions {
    * whether it worked or not. For a progress message: core prints nothing.
    */
   readonly onCreate?: ((dataDir: string) => (() => void) | undefined) | undefined;
+}
+
+/** LISTEN in the embedded database: in-process, never lost. */
+export async function listenPglite(
+  pglite: PGliteInterface,
+  channels: readonly string[],
+  onNotification: (channel: string, payload: string) => void,
+): Promise<Listener> {
+  const stops: (() => Promise<void>)[] = [];
+  const add = async (more: readonly string[]) => {
+    for (const ch of more) stops.push(await pglite.listen(ch, (p) => onNotification(ch, p)));
+  };
+  await add(channels);
+  return { add, close: async () => void (await Promise.all(stops.map((stop) => stop()))) };
 }
 
 /**
@@ -85,12 +100,7 @@ export async function openPglite(
       db,
       engine: 'pglite',
       where: pgdata ?? 'memory',
-      listen: async (channels, onNotification) => {
-        const stops = await Promise.all(
-          channels.map((ch) => pglite.listen(ch, (payload) => onNotification(ch, payload))),
-        );
-        return { close: async () => void (await Promise.all(stops.map((stop) => stop()))) };
-      },
+      listen: (channels, onNotification) => listenPglite(pglite, channels, onNotification),
       close: async () => {
         try {
           // Destroying the Kysely driver closes PGlite, which writes a checkpoint.

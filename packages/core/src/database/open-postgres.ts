@@ -161,6 +161,9 @@ async function listenPostgres(
   }
   state = 'listening';
   return {
+    add: async (more) => {
+      for (const ch of more) await client.query(`listen ${quoteIdent(ch)}`);
+    },
     close: async () => {
       if (state === 'closed') return;
       state = 'closed';

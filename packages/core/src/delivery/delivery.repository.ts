@@ -76,16 +76,26 @@ export async function finalMessagesAfter(
   return { rows, pending };
 }
 
-/** The delivery position of message `id`, or undefined when there is none. */
+/**
+ * The delivery position of message `id`, or undefined when there is none — or, with
+ * `visibleTo`, when that name neither sent nor received it (someone else's message is
+ * indistinguishable from one that does not exist).
+ */
 export async function positionOf(
   db: Kysely<Database>,
   id: string,
+  visibleTo?: string,
 ): Promise<StreamPosition | undefined> {
-  const row = await db
+  let q = db
     .selectFrom('messages')
     .select(sql<string>`txid::text`.as('txid'))
-    .where(sql<boolean>`id = ${id}::bigint`)
-    .executeTakeFirst();
+    .where(sql<boolean>`id = ${id}::bigint`);
+  if (visibleTo !== undefined) {
+    q = q.where(
+      sql<boolean>`(lower(sender) = lower(${visibleTo}) or lower(recipient) = lower(${visibleTo}))`,
+    );
+  }
+  const row = await q.executeTakeFirst();
   return row === undefined ? undefined : { txid: row.txid, id };
 }
 

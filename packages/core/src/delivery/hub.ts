@@ -2,6 +2,8 @@ import type { Kysely } from 'kysely';
 import { abortable } from '../abortable.js';
 import { withCancellation } from '../database/cancellable.js';
 import type { Connection, Listener } from '../database/connection.js';
+import { ListenAttempts } from '../database/listen-attempts.js';
+import type { NotificationBus } from '../database/notification-bus.js';
 import { UnavailableError } from '../errors.js';
 import type { Message } from '../message.js';
 import type { Database } from '../message.table.js';
@@ -65,14 +67,11 @@ const RECHECK_MIN_MS = 10;
 const RECHECK_MAX_MS = 1000;
 /** Even without notifications, look now and then (a lost notification costs at most this long). */
 const SAFETY_POLL_MS = 10_000;
-/** Retries of a failed LISTEN: after this long, doubling up to the cap, each ±20 % so replicas spread out. */
-const RETRY_MIN_MS = 100;
-const RETRY_MAX_MS = 5000;
 
 /**
  * Fans committed messages out to subscribers, exactly once each and in delivery
- * order `(txid, id)`, on every server process alike: one LISTEN per process wakes
- * it, and it reads from the table itself, so a message sent through any replica
+ * order `(txid, id)`, on every server process alike: one LISTEN per process (the
+ * messenger's {@link NotificationBus}) wakes it, and it reads from the table itself, so a message sent through any replica
  * reaches watchers on all of them. Notifications carry only the id.
  *
  * Its life is a small state machine ({@link HubState}): the first subscribe starts it; a
@@ -83,15 +82,14 @@ const RETRY_MAX_MS = 5000;
 export class DeliveryHub {
   readonly #db: Kysely<Database>;
   readonly #conn: Connection;
+  readonly #bus: NotificationBus;
   readonly #subscribers = new Set<Subscriber>();
   readonly #onError: (err: unknown) => void;
   #state: HubState = 'stopped';
   /** Why the hub is `failed`. */
   #failure: unknown;
-  /** The start attempt in flight, shared by every subscribe that waits for it. */
-  #attempt: Promise<void> | undefined;
-  #retry: NodeJS.Timeout | undefined;
-  #retryDelay = RETRY_MIN_MS;
+  /** Start attempts: the one in flight is shared by every subscribe that waits for it. */
+  readonly #attempts = new ListenAttempts(() => this.#listen());
   #position: StreamPosition | undefined;
   #listener: Listener | undefined;
   #polling = false;
@@ -100,8 +98,10 @@ export class DeliveryHub {
   #recheckDelay = RECHECK_MIN_MS;
   #safety: NodeJS.Timeout | undefined;
 
-  constructor(conn: Connection, onError: (err: unknown) => void) {
+  /** Listens through `bus`, the messenger's one LISTEN connection, shared with other followers. */
+  constructor(conn: Connection, bus: NotificationBus, onError: (err: unknown) => void) {
     this.#conn = conn;
+    this.#bus = bus;
     this.#db = conn.db;
     this.#onError = onError;
   }
@@ -185,8 +185,7 @@ export class DeliveryHub {
     this.#subscribers.clear();
     if (this.#recheck !== undefined) clearTimeout(this.#recheck);
     if (this.#safety !== undefined) clearInterval(this.#safety);
-    if (this.#retry !== undefined) clearTimeout(this.#retry);
-    await this.#attempt?.catch(() => {});
+    await this.#attempts.stop();
     await this.#listener?.close();
     this.#listener = undefined;
   }
@@ -218,24 +217,12 @@ export class DeliveryHub {
       case 'closed':
         return Promise.reject(closedError());
       default:
-        return this.#startAttempt();
+        return this.#attempts.start();
     }
   }
 
-  /** One attempt to listen, shared by everyone who asks while it runs. */
-  #startAttempt(): Promise<void> {
-    if (this.#attempt === undefined) {
-      const attempt = this.#listen().finally(() => {
-        if (this.#attempt === attempt) this.#attempt = undefined;
-      });
-      this.#attempt = attempt;
-    }
-    return this.#attempt;
-  }
-
+  /** One attempt to listen (see {@link ListenAttempts}). */
   async #listen(): Promise<void> {
-    if (this.#retry !== undefined) clearTimeout(this.#retry);
-    this.#retry = undefined;
     if (this.#state === 'stopped') this.#state = 'starting';
     let listener: Listener | undefined;
     let installed = false;
@@ -243,7 +230,7 @@ export class DeliveryHub {
     try {
       // Listen first, then read: a message committed in between is past the horizon (or
       // past the position) and its notification is not missed.
-      listener = await this.#conn.listen(
+      listener = await this.#bus.listen(
         [MESSAGE_CHANNEL, READ_CHANNEL],
         (channel, payload) => {
           if (channel === READ_CHANNEL) this.#receipt(payload);
@@ -265,7 +252,7 @@ export class DeliveryHub {
       this.#listener = listener;
       this.#state = 'running';
       this.#failure = undefined;
-      this.#retryDelay = RETRY_MIN_MS;
+      this.#attempts.succeeded();
       // Notifications sent while the hub was not listening are gone: read what they announced.
       if (resuming) this.poll();
     } catch (err) {
@@ -294,14 +281,7 @@ export class DeliveryHub {
     }
     this.#state = 'failed';
     this.#failure = err;
-    if (this.#retry !== undefined) return;
-    const delay = this.#retryDelay * (0.8 + Math.random() * 0.4);
-    this.#retryDelay = Math.min(this.#retryDelay * 2, RETRY_MAX_MS);
-    this.#retry = setTimeout(() => {
-      this.#retry = undefined;
-      this.#startAttempt().catch(() => {});
-    }, delay);
-    this.#retry.unref();
+    this.#attempts.retryLater();
   }
 
   /** Reads every newly final message and hands it to its subscribers. Coalesces concurrent calls. */

@@ -25,12 +25,13 @@ export function isTxid(s: string): boolean {
 /**
  * Parses one message id given by a caller: a positive safe integer, or a decimal string
  * (surrounding blanks allowed) up to 2^63 − 1. The value is the canonical decimal string.
+ * `what` names the kind of id in the issue (any bigint identity: a token's id too).
  *
  * @example
  * parseId('up_to', ' 42 '); // { ok: true, value: '42' }
  * parseId('ids[0]', -1); // { ok: false, issues: [{ field: 'ids[0]', message: 'must be a positive whole number (a message id); got -1' }] }
  */
-export function parseId(field: string, v: unknown): Result<string> {
+export function parseId(field: string, v: unknown, what = 'a message id'): Result<string> {
   const s =
     typeof v === 'number' && Number.isSafeInteger(v)
       ? String(v)
@@ -38,7 +39,7 @@ export function parseId(field: string, v: unknown): Result<string> {
         ? v.trim()
         : '';
   if (!isMessageId(s)) {
-    return fail(field, `must be a positive whole number (a message id); got ${describeValue(v)}`);
+    return fail(field, `must be a positive whole number (${what}); got ${describeValue(v)}`);
   }
   return ok(s);
 }

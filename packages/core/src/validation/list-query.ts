@@ -1,10 +1,11 @@
+import { checkName, type NameProfile } from '../accounts/name-profile.js';
 import { type CursorPosition, decodeCursor } from '../cursor.js';
 import { ok, type Result } from '../result.js';
 import { describeValue } from './describe-value.js';
 import { compareInstants, type Instant, parseInstant } from './instants.js';
 import { DEFAULT_LIST_LIMIT, MAX_LIST_LIMIT } from './limits.js';
 import { collectParameters } from './parameters.js';
-import { checkText, describeType, NAME_RULE } from './text.js';
+import { describeType } from './text.js';
 
 /**
  * What to list. Every field is optional; strings are accepted where a query
@@ -67,13 +68,17 @@ const FALSE = new Set(['false', '0', 'f']);
 /**
  * Validates listing options (from a program or a query string). Unknown keys,
  * repeated parameters and unparseable values are issues naming the field.
- * Empty strings mean "not given", as in an HTML form.
+ * Empty strings mean "not given", as in an HTML form. Names follow the `names` profile
+ * (see {@link NameProfile}; `open` unless told).
  *
  * @example
  * validateListOptions({ recipient: 'alice', is_read: 'false', limit: '20' });
  * // { ok: true, value: { recipient: 'alice', isRead: false, limit: 20 } }
  */
-export function validateListOptions(input: unknown): Result<ListQuery> {
+export function validateListOptions(
+  input: unknown,
+  names: NameProfile = 'open',
+): Result<ListQuery> {
   const { values: raw, issues } = collectParameters(input, LIST_PARAMETERS);
 
   const query: {
@@ -82,13 +87,13 @@ export function validateListOptions(input: unknown): Result<ListQuery> {
 
   for (const field of ['sender', 'recipient'] as const) {
     if (raw[field] === undefined) continue;
-    const r = checkText(field, raw[field], NAME_RULE);
+    const r = checkName(field, raw[field], names);
     if (r.ok) query[field] = r.value;
     else issues.push(...r.issues);
   }
 
   if (raw.with !== undefined) {
-    const other = checkText('with', raw.with, NAME_RULE);
+    const other = checkName('with', raw.with, names);
     const one = query.sender ?? query.recipient;
     if (!other.ok) issues.push(...other.issues);
     else if (raw.conversation !== undefined) {
@@ -108,8 +113,8 @@ export function validateListOptions(input: unknown): Result<ListQuery> {
     }
   } else if (raw.conversation !== undefined) {
     const parts = typeof raw.conversation === 'string' ? raw.conversation.split(',') : [];
-    const a = checkText('conversation', parts[0], NAME_RULE);
-    const b = checkText('conversation', parts[1], NAME_RULE);
+    const a = checkName('conversation', parts[0], names);
+    const b = checkName('conversation', parts[1], names);
     if (parts.length !== 2 || !a.ok || !b.ok) {
       issues.push({
         field: 'conversation',

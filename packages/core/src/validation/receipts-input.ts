@@ -1,9 +1,10 @@
+import { checkName, type NameProfile } from '../accounts/name-profile.js';
 import type { ValidationIssue } from '../errors.js';
 import { fail, ok, type Result } from '../result.js';
 import { parseId } from './ids.js';
 import { MAX_MARK_READ_IDS } from './limits.js';
 import { bodyObject } from './parameters.js';
-import { checkText, describeType, NAME_RULE } from './text.js';
+import { describeType } from './text.js';
 
 /**
  * Which messages to mark read: by `ids`, or everything to `recipient`
@@ -22,12 +23,16 @@ export type MarkReadQuery =
 
 /**
  * Validates a mark-read request: exactly one of `ids` (1–1000 message ids, duplicates
- * folded) or `recipient` (with an optional `up_to` id).
+ * folded) or `recipient` (with an optional `up_to` id). The recipient's name follows the
+ * `names` profile (see {@link NameProfile}; `open` unless told).
  *
  * @example
  * validateMarkRead({ ids: [7, '9'] }); // { ok: true, value: { kind: 'ids', ids: ['7', '9'] } }
  */
-export function validateMarkRead(input: unknown): Result<MarkReadQuery> {
+export function validateMarkRead(
+  input: unknown,
+  names: NameProfile = 'open',
+): Result<MarkReadQuery> {
   const body = bodyObject(input);
   if (!body.ok) return body;
   const raw = body.value;
@@ -65,7 +70,7 @@ export function validateMarkRead(input: unknown): Result<MarkReadQuery> {
     });
     return issues.length > 0 ? { ok: false, issues } : ok({ kind: 'ids', ids: [...ids] });
   }
-  const recipient = checkText('recipient', raw.recipient, NAME_RULE);
+  const recipient = checkName('recipient', raw.recipient, names);
   if (!recipient.ok) issues.push(...recipient.issues);
   let upTo: string | undefined;
   if (raw.up_to !== undefined && raw.up_to !== null && raw.up_to !== '') {

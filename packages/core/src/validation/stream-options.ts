@@ -1,8 +1,9 @@
+import { checkName, type NameProfile } from '../accounts/name-profile.js';
 import { decodeStreamCursor, type StreamPosition } from '../delivery/stream-cursor.js';
 import { ok, type Result } from '../result.js';
 import { parseId } from './ids.js';
 import { collectParameters } from './parameters.js';
-import { checkText, describeType, NAME_RULE } from './text.js';
+import { describeType } from './text.js';
 
 /** What a live stream follows: messages to `recipient`, optionally only from `sender`. */
 export interface StreamOptions {
@@ -29,15 +30,19 @@ export const STREAM_PARAMETERS = ['recipient', 'sender', 'after'] as const;
 
 /**
  * Validates stream options (from a program or a query string): a `recipient`, an optional
- * `sender`, and an optional `after` (a message id, or the `cursor` of an event).
+ * `sender`, and an optional `after` (a message id, or the `cursor` of an event). Names follow
+ * the `names` profile (see {@link NameProfile}; `open` unless told).
  */
-export function validateStreamOptions(input: unknown): Result<StreamQuery> {
+export function validateStreamOptions(
+  input: unknown,
+  names: NameProfile = 'open',
+): Result<StreamQuery> {
   const { values: raw, issues } = collectParameters(input, STREAM_PARAMETERS);
-  const recipient = checkText('recipient', raw.recipient, NAME_RULE);
+  const recipient = checkName('recipient', raw.recipient, names);
   if (!recipient.ok) issues.push(...recipient.issues);
   let sender: string | undefined;
   if (raw.sender !== undefined) {
-    const r = checkText('sender', raw.sender, NAME_RULE);
+    const r = checkName('sender', raw.sender, names);
     if (r.ok) sender = r.value;
     else issues.push(...r.issues);
   }

@@ -1,5 +1,4 @@
 import { fail, ok, type Result } from '../result.js';
-import { MAX_NAME_LENGTH } from './limits.js';
 
 /** Number of Unicode code points in `s` (an emoji is one, a combining mark is one more). */
 export function codePointLength(s: string): number {
@@ -8,39 +7,39 @@ export function codePointLength(s: string): number {
   return n;
 }
 
-const CONTROL = /\p{Cc}/u;
-
-/** What a text field may hold. */
-export interface TextRule {
-  /** Most code points after trimming. */
-  readonly max: number;
-  /** Names may hold no control character at all; text may hold newlines and tabs but never NUL. */
-  readonly allowControl: boolean;
-}
-
 /**
- * Checks one required text field: a string, trimmed, not blank, at most `max`
- * code points, valid Unicode, no NUL (and, for names, no control character).
- * Returns the trimmed value or the issue.
+ * The checks every text field shares, before any trimming: given, a string, valid Unicode
+ * (no lone surrogate), no NUL. Returns the string as it came.
  */
-export function checkText(field: string, raw: unknown, rule: TextRule): Result<string> {
+export function checkString(field: string, raw: unknown): Result<string> {
   if (raw === undefined) return fail(field, 'is required');
   if (raw === null) return fail(field, 'may not be null');
   if (typeof raw !== 'string') return fail(field, `must be a string, got ${describeType(raw)}`);
   if (!raw.isWellFormed()) return fail(field, 'must be valid Unicode text (lone surrogate)');
   if (raw.includes('\0')) return fail(field, 'may not contain NUL characters');
-  const value = raw.trim();
-  if (value.length === 0) return fail(field, 'may not be blank');
-  if (!rule.allowControl && CONTROL.test(value)) {
-    return fail(field, 'may not contain control characters');
-  }
+  return ok(raw);
+}
+
+/** The length issue of a field holding more than `max` code points, if it does. */
+export function checkLength(field: string, value: string, max: number): Result<string> {
   const length = codePointLength(value);
-  if (length > rule.max) return fail(field, `at most ${rule.max} characters, got ${length}`);
+  if (length > max) return fail(field, `at most ${max} characters, got ${length}`);
   return ok(value);
 }
 
-/** The rule of a sender or recipient name: at most 50 code points, no control character. */
-export const NAME_RULE: TextRule = { max: MAX_NAME_LENGTH, allowControl: false };
+/**
+ * Checks one required free-text field (a message's content): a string, trimmed, not blank,
+ * at most `max` code points, valid Unicode, no NUL. Newlines and tabs are text here; names
+ * are checked by `checkName` (accounts/name-profile.ts) instead. Returns the trimmed value
+ * or the issue.
+ */
+export function checkText(field: string, raw: unknown, max: number): Result<string> {
+  const s = checkString(field, raw);
+  if (!s.ok) return s;
+  const value = s.value.trim();
+  if (value.length === 0) return fail(field, 'may not be blank');
+  return checkLength(field, value, max);
+}
 
 /** A short name of a value's JSON type, for error messages (`null`, `array`, `number`, …). */
 export function describeType(v: unknown): string {
