@@ -36,8 +36,14 @@ export interface Topology {
   close(): Promise<void>;
 }
 
-/** Starts `count` replicas and nginx in front of them. */
-export async function startTopology(count: number): Promise<Topology> {
+/**
+ * Starts `count` replicas and nginx in front of them. The replicas run in open mode (the
+ * fault tests send as anyone) unless `env` says otherwise.
+ */
+export async function startTopology(
+  count: number,
+  extraEnv: Record<string, string> = {},
+): Promise<Topology> {
   const schema = await freshPostgresSchema();
   let db: pg.Client | undefined;
   let nginx: RunningNginx | undefined;
@@ -53,6 +59,8 @@ export async function startTopology(count: number): Promise<Topology> {
       DATABASE_URL: schema.url,
       LOG_LEVEL: 'warn',
       DB_POOL_MAX: '4',
+      AUTH: 'open',
+      ...extraEnv,
       ...extra,
     });
     const migrate = startProcess('migrate', process.execPath, [serverBin, 'migrate'], {
