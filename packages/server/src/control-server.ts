@@ -75,9 +75,12 @@ export async function startControlServer(
     );
   });
 
+  // Each change is logged (who, which token id: never a secret), as an operator's audit trail.
   app.post('/users', async (request, reply) => {
     const { name } = fieldsOf(request.body, ['name']);
-    return reply.code(201).send(await messenger.addUser(name as string));
+    const added = await messenger.addUser(name as string);
+    request.log.info({ user: added.user.name, token_id: added.token.id }, 'user added');
+    return reply.code(201).send(added);
   });
   app.get('/users', async (request) => {
     parametersOf(request, []);
@@ -85,7 +88,9 @@ export async function startControlServer(
   });
   app.post('/users/disable', async (request) => {
     const { name } = fieldsOf(request.body, ['name']);
-    return messenger.disableUser(name as string);
+    const user = await messenger.disableUser(name as string);
+    request.log.info({ user: user.name }, 'user disabled');
+    return user;
   });
   app.post('/tokens', async (request, reply) => {
     const { name, label, expires_at } = fieldsOf(request.body, ['name', 'label', 'expires_at']);
@@ -94,6 +99,7 @@ export async function startControlServer(
         label: label as string | undefined,
         expiresAt: expires_at as string | undefined,
       });
+      request.log.info({ user: token.user, token_id: token.id }, 'token issued');
       return reply.code(201).send(token);
     } catch (err) {
       // Core names the option `expiresAt`; here it is the body's `expires_at`.
@@ -109,7 +115,9 @@ export async function startControlServer(
   });
   app.post('/tokens/revoke', async (request) => {
     const { id } = fieldsOf(request.body, ['id']);
-    return messenger.revokeToken(id as string);
+    const token = await messenger.revokeToken(id as string);
+    request.log.info({ user: token.user, token_id: token.id }, 'token revoked');
+    return token;
   });
 
   // Made where nobody else can reach it, then moved into place (replacing a stale socket).

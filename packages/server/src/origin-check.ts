@@ -35,14 +35,10 @@ export function parseOrigin(raw: string): Result<string> {
   return { ok: true, value: url.origin };
 }
 
-/** `scheme://host[:port]` of a URL-ish string in its normal form, or undefined. */
+/** `scheme://host[:port]` in its normal form, or undefined when `text` is not just an origin. */
 function originOf(text: string): string | undefined {
-  try {
-    const origin = new URL(text).origin;
-    return origin === 'null' ? undefined : origin;
-  } catch {
-    return undefined;
-  }
+  const r = parseOrigin(text);
+  return r.ok ? r.value : undefined;
 }
 
 /** Requests a web page of another site can make a browser send with the user's ambient access. */

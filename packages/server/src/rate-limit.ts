@@ -94,6 +94,10 @@ export class TokenBuckets<K> {
  */
 export function installRateLimit(app: FastifyInstance, limit: RateLimit): void {
   const buckets = new TokenBuckets<number>(limit, performance.now());
+  const rate =
+    limit.perSecond >= 1
+      ? `${limit.perSecond} a second`
+      : `${Math.round(limit.perSecond * 60 * 100) / 100} a minute`;
   app.addHook('onRequest', async (request) => {
     const principal = request.principal;
     if (principal === null) return;
@@ -102,7 +106,7 @@ export function installRateLimit(app: FastifyInstance, limit: RateLimit): void {
     const seconds = Math.max(1, Math.ceil(waitMs / 1000));
     throw new HttpError(
       HttpErrorCode.rateLimited,
-      `too many requests: at most ${limit.perSecond} a second (${limit.burst} at once) per user; retry in ${seconds} s`,
+      `too many requests: at most ${rate} (${limit.burst} at once) per user; retry in ${seconds} s`,
       { 'retry-after': String(seconds) },
     );
   });
