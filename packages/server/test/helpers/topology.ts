@@ -38,11 +38,11 @@ export interface Topology {
 
 /**
  * Starts `count` replicas and nginx in front of them. The replicas run in open mode (the
- * fault tests send as anyone) unless `env` says otherwise.
+ * fault tests send as anyone) unless `replicaEnv` says otherwise.
  */
 export async function startTopology(
   count: number,
-  extraEnv: Record<string, string> = {},
+  replicaEnv: Record<string, string> = {},
 ): Promise<Topology> {
   const schema = await freshPostgresSchema();
   let db: pg.Client | undefined;
@@ -60,7 +60,7 @@ export async function startTopology(
       LOG_LEVEL: 'warn',
       DB_POOL_MAX: '4',
       AUTH: 'open',
-      ...extraEnv,
+      ...replicaEnv,
       ...extra,
     });
     const migrate = startProcess('migrate', process.execPath, [serverBin, 'migrate'], {
@@ -115,12 +115,15 @@ export interface TopologySuite {
   readonly agent: Agent;
 }
 
-/** Registers `beforeAll`/`afterAll` hooks that start {@link startTopology}`(count)` and stop it. */
-export function useTopology(count: number): TopologySuite {
+/**
+ * Registers `beforeAll`/`afterAll` hooks that start {@link startTopology}`(count, env)` and
+ * stop it.
+ */
+export function useTopology(count: number, env: Record<string, string> = {}): TopologySuite {
   let topology: Topology | undefined;
   const agent = new Agent({ connections: 16 });
   beforeAll(async () => {
-    topology = await startTopology(count);
+    topology = await startTopology(count, env);
   }, 45_000);
   afterAll(async () => {
     await agent.close().catch(() => {});
