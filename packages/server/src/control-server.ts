@@ -58,6 +58,13 @@ export async function startControlServer(
   log: FastifyBaseLogger,
 ): Promise<ControlServer> {
   const target = resolve(path);
+  // sun_path holds 108 bytes with its terminating NUL; the socket is made at `<dir>/.c-XXXXXX/s`.
+  const bytes = Math.max(Buffer.byteLength(target), Buffer.byteLength(dirname(target)) + 12);
+  if (bytes > 107) {
+    throw new Error(
+      `the control socket path ${target} is too long for a Unix socket (${bytes} bytes, at most 107): use a shorter data directory`,
+    );
+  }
   await refuseLive(target);
   const app = Fastify({
     loggerInstance: log.child({ channel: 'control' }),
@@ -121,10 +128,10 @@ export async function startControlServer(
   });
 
   // Made where nobody else can reach it, then moved into place (replacing a stale socket).
-  const dir = await mkdtemp(join(dirname(target), '.control-'));
+  const dir = await mkdtemp(join(dirname(target), '.c-'));
   let ino: number;
   try {
-    const made = join(dir, 'socket');
+    const made = join(dir, 's');
     await app.listen({ path: made });
     await chmod(made, 0o600);
     await rename(made, target);

@@ -188,6 +188,10 @@ describe('control channel socket file', () => {
       /exists and is not a socket/,
     );
     expect((await readdir(dir)).sort()).toEqual(['control.sock']);
+    // A path a Unix socket cannot have is refused with what to do.
+    await expect(startControlServer(messenger, join(dir, 'x'.repeat(100)), silent)).rejects.toThrow(
+      /is too long for a Unix socket \(\d+ bytes, at most 107\): use a shorter data directory/,
+    );
   });
 });
 
