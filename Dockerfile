@@ -34,6 +34,10 @@ RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund --workspace @messeng
 COPY --from=build /app/packages/core/dist packages/core/dist
 COPY --from=build /app/packages/server/dist packages/server/dist
 COPY packages/server/bin packages/server/bin
+# msg, for the operator inside a container (`msg users add <name>` on its DATABASE_URL): a bundle
+# whose one runtime dependency outside it, PGlite, comes with core.
+COPY --from=build /app/packages/cli/dist packages/cli/dist
+COPY packages/cli/bin packages/cli/bin
 # Files stay root-owned and read-only to the process; it runs as the image's unprivileged user.
 USER node
 ENV PORT=8000 HOST=0.0.0.0

@@ -1,8 +1,9 @@
 #!/usr/bin/env node
 // npm run bench [-- --quick]: messenger-server on PostgreSQL against a bare Fastify + pg
-// reference started in the same run, through nginx, as the table grows, live delivery, and
-// `msg` wall time. Everything runs on 127.0.0.1, is bounded in time, and every process and
-// database it makes is removed at the end, on error, on SIGINT/SIGTERM and at its deadline.
+// reference started in the same run, through nginx, as the table grows, token mode against
+// open mode, live delivery, and `msg` wall time. Everything runs on 127.0.0.1, is bounded in
+// time, and every process and database it makes is removed at the end, on error, on
+// SIGINT/SIGTERM and at its deadline.
 // Results: stdout, bench/results/latest.{md,json}, bench/results/list-latency.svg.
 //
 // This entry runs the phases (bench/phases/) in order, hands each the state it needs, and alone
@@ -12,6 +13,7 @@ import { createCleanup } from './lib/cleanup.mjs';
 import { stopLoad } from './lib/load.mjs';
 import { parseOptions, USAGE } from './lib/options.mjs';
 import { createLog, createRun } from './lib/phase-runner.mjs';
+import { measureAuth } from './phases/auth.mjs';
 import { measureCliPhase } from './phases/cli.mjs';
 import { measureListGrowth } from './phases/list-growth.mjs';
 import { measureLive } from './phases/live-delivery.mjs';
@@ -72,6 +74,7 @@ async function main(argv, exit) {
     if (only.includes('send')) Object.assign(results.http, await measureSend(run, servers));
     // The reference is done; stop it so it does not share the CPU with what follows.
     await servers.reference.process.stop();
+    if (only.includes('auth')) Object.assign(results.http, await measureAuth(run, servers));
     if (only.includes('live')) results.live = (await measureLive(run, servers)) ?? null;
     if (only.includes('cli')) results.cli = await measureCliPhase(run, servers, cleanup);
   } catch (err) {

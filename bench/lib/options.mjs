@@ -4,7 +4,7 @@ import { parseArgs } from 'node:util';
 import { repoRoot } from '@messenger/testing';
 
 /** The measuring phases, in the order they run. */
-export const PHASES = ['list', 'send', 'live', 'cli'];
+export const PHASES = ['list', 'send', 'auth', 'live', 'cli'];
 
 export const USAGE = `usage: npm run bench -- [--quick] [--profile] [--only PHASES] [--sizes SIZES]
                           [--connections N] [--duration S] [--out DIR]
@@ -112,7 +112,7 @@ export function parseOptions(argv, env = process.env) {
         resultsDir,
         profileDir: join(resultsDir, 'profiles'),
         // Hard limit: whatever hangs, the run ends, cleans up and says so.
-        deadlineMs: (120 + settings.durationS * 30 + (Math.max(...sizes) / 1_000_000) * 120) * 1000,
+        deadlineMs: (120 + settings.durationS * 36 + (Math.max(...sizes) / 1_000_000) * 120) * 1000,
       },
     };
   } catch (err) {

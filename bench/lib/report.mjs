@@ -41,6 +41,11 @@ export function evaluateTargets(results) {
       last.rows < 1_000_000 ? 'this run stopped short of 1M rows' : undefined,
     );
   }
+  // Token mode (authentication and the caller's mailbox) costs at most 10% (issue 11).
+  for (const op of ['send', 'list']) {
+    const r = ratio(http[`auth-${op}/token`]?.rps, http[`auth-${op}/open`]?.rps);
+    add(`${op} req/s in token mode ≥ 0.9× open mode (same run)`, exact(r), '≥ 0.90×', r >= 0.9);
+  }
   const cliTarget = (label, title, limitMs) => {
     const row = cli.find((c) => c.label === label);
     const shown = (ms) => (limitMs >= 500 ? `${fmt(ms / 1000, 2)} s` : `${fmt(ms, 0)} ms`);
@@ -111,6 +116,32 @@ export function toMarkdown(results) {
       out.push(
         `| ${opName} | ${names[who]}${failed} | ${fmtInt(r.tableRows)} | ${fmtInt(r.rps)} | ${fmt(r.p50, 2)} | ${fmt(r.p99, 2)} | ${vs[0]} | ${vs[1]} | ${fmt(r.cpuPerRequest?.server, 3)} | ${fmt(r.cpuPerRequest?.postgres, 3)} |`,
       );
+    }
+  }
+  if (results.http['auth-send/open'] || results.http['auth-list/open']) {
+    out.push('');
+    out.push('### Token mode against open mode');
+    out.push('');
+    out.push(
+      "Two messenger-server processes on the same database, one with `AUTH=open`, one with `AUTH=token` (no rate limit), measured in turns. Token mode: each request carries a bearer token of one of 50 senders (send) or of the listed recipient (list, the caller's own inbox).",
+    );
+    out.push('');
+    out.push(
+      '| operation | mode | table rows | req/s | p50 | p99 | req/s vs open | p50 vs open | CPU ms/request: server | PostgreSQL |',
+    );
+    out.push('| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
+    for (const op of ['send', 'list']) {
+      const open = results.http[`auth-${op}/open`];
+      for (const mode of ['open', 'token']) {
+        const r = results.http[`auth-${op}/${mode}`];
+        if (!r) continue;
+        const failed = r.ok
+          ? ''
+          : ` ⚠ ${r.errors} errors, ${r.timeouts} timeouts, ${r.non2xx} non-2xx`;
+        out.push(
+          `| ${op === 'send' ? 'send' : 'list newest 100 to recipient'} | ${mode}${failed} | ${fmtInt(r.tableRows)} | ${fmtInt(r.rps)} | ${fmt(r.p50, 2)} | ${fmt(r.p99, 2)} | ${fmtRatio(ratio(r.rps, open?.rps)) ?? '–'} | ${fmtRatio(ratio(r.p50, open?.p50)) ?? '–'} | ${fmt(r.cpuPerRequest?.server, 3)} | ${fmt(r.cpuPerRequest?.postgres, 3)} |`,
+        );
+      }
     }
   }
   out.push('');

@@ -19,6 +19,7 @@ describe('README', () => {
       host: '127.0.0.1',
       migrate: true,
       logger: false,
+      auth: 'open',
     });
   });
   afterAll(async () => {

@@ -250,6 +250,16 @@ export class Messenger {
   }
 
   /**
+   * Checks stream options as {@link Messenger.subscribe} would, without subscribing (an
+   * `after` id is looked up only by `subscribe`): a server calls it before upgrading a
+   * connection, so that bad options are a plain HTTP answer.
+   * @throws {ValidationError} for bad options.
+   */
+  async checkSubscribe(options: StreamOptions): Promise<void> {
+    orThrow(validateStreamOptions(options));
+  }
+
+  /**
    * Subscribes a validated stream query: the one subscribe path, unscoped or through a
    * {@link Mailbox} (then an `after` id must be a message `visibleTo` sent or received).
    */

@@ -44,9 +44,10 @@ describe.each(backends())('mailbox on $name', (backend) => {
     for (const name of [alice, bob, carol, dora, ghost]) {
       tokens[name] = (await m.addUser(name)).token.token;
     }
+    // Long enough to be authenticated below on a loaded machine (1 s was not, once).
     const expiring = await m.createToken(bob, {
       label: 'short',
-      expiresAt: new Date(Date.now() + 1000),
+      expiresAt: new Date(Date.now() + 3000),
     });
     const revoked = await m.createToken(bob, { label: 'revoked' });
     for (const [key, token] of [
@@ -104,6 +105,7 @@ describe.each(backends())('mailbox on $name', (backend) => {
     ['markRead by ids', (mb) => mb.markRead({ ids: [carolToBob.id] })],
     ['markRead of all', (mb) => mb.markRead()],
     ['subscribe', (mb) => mb.subscribe({}, () => {})],
+    ['checkSubscribe', (mb) => mb.checkSubscribe({})],
   ];
 
   const refusedCases: Case[] = [
@@ -155,6 +157,18 @@ describe.each(backends())('mailbox on $name', (backend) => {
       [ForbiddenError, /^recipient: you may only follow your own messages/],
     ],
     [
+      'checkSubscribe',
+      "another user's stream",
+      (mb) => mb.checkSubscribe({ recipient: alice.toUpperCase() }),
+      [ForbiddenError, /^recipient: you may only follow your own messages/],
+    ],
+    [
+      'checkSubscribe',
+      'an unknown option',
+      (mb) => mb.checkSubscribe({ nope: '1' } as never),
+      [ValidationError, /^nope: /],
+    ],
+    [
       'subscribe',
       "after another user's message id",
       (mb) => mb.subscribe({ after: aliceToCarol.id }, () => {}),
@@ -190,6 +204,13 @@ describe.each(backends())('mailbox on $name', (backend) => {
   });
 
   describe('own', () => {
+    it("checkSubscribe: the caller's own stream passes, recipient omitted or in any case", async () => {
+      const mb = mailboxes.own as Mailbox;
+      await expect(mb.checkSubscribe()).resolves.toBeUndefined();
+      await expect(mb.checkSubscribe({ recipient: bob.toUpperCase() })).resolves.toBeUndefined();
+      await expect(mb.checkSubscribe({ sender: alice, after: '1' })).resolves.toBeUndefined();
+    });
+
     it('send: the sender is the caller, stored with the registered spellings', async () => {
       const mb = mailboxes.own as Mailbox;
       const before = await state();

@@ -8,22 +8,46 @@ import Fastify, {
   type FastifyRequest,
   type FastifyServerOptions,
 } from 'fastify';
+import { installAuth, securityComponents } from './auth.js';
 import { registerBodyParsers } from './body-parsers.js';
 import { ConnectionCare, closeUpgradedAfterAnswer } from './connections.js';
 import { renderDocsPage } from './docs-page.js';
 import { errorReplyLogged, HttpError, HttpErrorCode } from './http-errors.js';
 import { BODY_LIMIT, REQUEST_TIMEOUT_MS } from './limits.js';
+import { installOriginCheck } from './origin-check.js';
+import { DEFAULT_RATE_LIMIT, installRateLimit, type RateLimit } from './rate-limit.js';
 import { healthRoutes } from './routes/health.js';
+import { meRoutes } from './routes/me.js';
 import { messageRoutes } from './routes/messages.js';
 import { receiptRoutes } from './routes/receipts.js';
 import { streamRoutes } from './routes/stream.js';
 import { errorSchema, messageSchema } from './schemas.js';
 import { parseQueryString } from './url-encoded.js';
 
+/**
+ * Who may use the mail, chosen by whoever starts the server — there is no default that opens it.
+ * - `token`: every route but the probes and the docs needs `Authorization: Bearer <token>`;
+ *   each caller sees only their own mail (core's mailbox). Each user is limited to
+ *   `rateLimit` (default 20/s, bursts of 40; `'off'` for none).
+ * - `open`: no authentication; names are free text; anyone who reaches the server reads and
+ *   writes every mailbox (the original service's behaviour, for a trusted network).
+ * Both refuse cross-site browser requests whose Origin is not the server's own nor in
+ * `allowedOrigins` (exact origins such as `https://app.example`).
+ */
+export type AuthOptions =
+  | {
+      readonly mode: 'token';
+      readonly rateLimit?: RateLimit | 'off' | undefined;
+      readonly allowedOrigins?: readonly string[] | undefined;
+    }
+  | { readonly mode: 'open'; readonly allowedOrigins?: readonly string[] | undefined };
+
 /** What {@link buildApp} needs. */
 export interface AppOptions {
   /** The open messenger the routes use; closed when the app closes if `closeMessenger` is true. */
   readonly messenger: Messenger;
+  /** Token mode or open mode, and the browser origins allowed: required. */
+  readonly auth: AuthOptions;
   /** Close the messenger in the app's `onClose` hook (default true). */
   readonly closeMessenger?: boolean;
   /** Fastify logger options, or false (default) for none. */
@@ -41,10 +65,20 @@ const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
  * `app.listen()` (see `startServer`) or use `app.inject()` in tests.
  *
  * @example
- * const app = await buildApp({ messenger: await openMessenger() });
+ * const app = await buildApp({ messenger: await openMessenger(), auth: { mode: 'token' } });
  * await app.listen({ port: 8000, host: '127.0.0.1' });
  */
 export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
+  const auth = options.auth as AuthOptions | undefined;
+  if (auth?.mode !== 'token' && auth?.mode !== 'open') {
+    throw new TypeError(
+      "buildApp: auth is required: { mode: 'token' } (each user sees only their own mail) or { mode: 'open' } (anyone reads everything)",
+    );
+  }
+  const rateLimit =
+    auth.mode === 'token' && auth.rateLimit !== 'off'
+      ? (auth.rateLimit ?? DEFAULT_RATE_LIMIT)
+      : undefined;
   const connections = new ConnectionCare();
   const app = Fastify({
     logger: options.logger ?? false,
@@ -93,8 +127,10 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
       },
       tags: [
         { name: 'messages', description: 'Send and list messages' },
+        { name: 'auth', description: 'Who the caller is' },
         { name: 'health', description: 'Probes for load balancers and orchestrators' },
       ],
+      components: securityComponents(auth.mode),
     },
     refResolver: {
       buildLocalReference: (json, _base, _fragment, i) => String(json.$id ?? `def-${i}`),
@@ -122,6 +158,12 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     }
   });
 
+  // Cross-cutting concerns, in this order: a cross-site page is refused before anything else,
+  // then the caller is authenticated, then counted.
+  installOriginCheck(app, auth.allowedOrigins ?? []);
+  installAuth(app, { messenger: options.messenger, mode: auth.mode }, { rateLimited: !!rateLimit });
+  if (rateLimit) installRateLimit(app, rateLimit);
+
   app.get('/api/openapi.json', { schema: { hide: true } }, async () => app.swagger());
   let docsPage: string | undefined;
   app.get('/api/docs', { schema: { hide: true } }, async (_request, reply) => {
@@ -131,13 +173,11 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
       .header('content-security-policy', "default-src 'none'; style-src 'unsafe-inline'")
       .send(docsPage);
   });
-  await app.register(messageRoutes, { messenger: options.messenger });
+  await app.register(messageRoutes);
   await app.register(healthRoutes, { messenger: options.messenger });
-  await app.register(receiptRoutes, { messenger: options.messenger });
-  await app.register(streamRoutes, {
-    messenger: options.messenger,
-    heartbeatMs: options.heartbeatMs,
-  });
+  await app.register(receiptRoutes);
+  await app.register(streamRoutes, { heartbeatMs: options.heartbeatMs });
+  await app.register(meRoutes, { messenger: options.messenger });
 
   app.setNotFoundHandler(async (request) => {
     const path = (request.url.split('?')[0] ?? '/').replace(/\/+$/, '') || '/';

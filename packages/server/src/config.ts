@@ -1,3 +1,6 @@
+import { parseOrigin } from './origin-check.js';
+import type { RateLimit } from './rate-limit.js';
+
 /** Settings of `messenger-server`, read from the environment once at start. */
 export interface ServerConfig {
   readonly port: number;
@@ -7,6 +10,12 @@ export interface ServerConfig {
   readonly poolMax: number;
   readonly trustProxy: boolean;
   readonly shutdownTimeoutMs: number;
+  /** `AUTH`: `token` (default) or `open`. */
+  readonly auth: 'token' | 'open';
+  /** `RATE_LIMIT` and `RATE_BURST`: per user, token mode only. */
+  readonly rateLimit: RateLimit | 'off';
+  /** `ALLOWED_ORIGINS`: browser origins allowed besides the server's own. */
+  readonly allowedOrigins: string[];
 }
 
 /** A variable is missing or malformed; the message names it. */
@@ -36,7 +45,49 @@ export function loadConfig(env: NodeJS.ProcessEnv): ServerConfig {
     poolMax: int(env, 'DB_POOL_MAX', 10, 1, 1000),
     trustProxy: bool(env, 'TRUST_PROXY', true),
     shutdownTimeoutMs: int(env, 'SHUTDOWN_TIMEOUT_MS', 10_000, 0, 600_000),
+    auth: authMode(env),
+    rateLimit: rateLimit(env),
+    allowedOrigins: origins(env),
   };
+}
+
+function authMode(env: NodeJS.ProcessEnv): 'token' | 'open' {
+  const raw = env.AUTH?.trim().toLowerCase();
+  if (!raw || raw === 'token') return 'token';
+  if (raw === 'open') return 'open';
+  throw new ConfigError(
+    `AUTH: must be token (each user sees only their own mail) or open (anyone reads everything); got ${JSON.stringify(env.AUTH)}`,
+  );
+}
+
+/** `RATE_LIMIT` (`20/s`, `1200/m` or `off`; default 20/s) and `RATE_BURST` (default 2 s worth). */
+function rateLimit(env: NodeJS.ProcessEnv): RateLimit | 'off' {
+  const raw = env.RATE_LIMIT?.trim().toLowerCase() || '20/s';
+  if (raw === 'off') return 'off';
+  const m = /^(\d{1,7})\s*\/\s*(s|m)$/.exec(raw);
+  const n = m ? Number(m[1]) : 0;
+  if (!m || n < 1) {
+    throw new ConfigError(
+      `RATE_LIMIT: must be requests per second or minute per user, e.g. 20/s or 1200/m, or off; got ${JSON.stringify(env.RATE_LIMIT)}`,
+    );
+  }
+  const perSecond = m[2] === 's' ? n : n / 60;
+  return {
+    perSecond,
+    burst: int(env, 'RATE_BURST', Math.max(1, Math.ceil(2 * perSecond)), 1, 1_000_000),
+  };
+}
+
+function origins(env: NodeJS.ProcessEnv): string[] {
+  const list = (env.ALLOWED_ORIGINS ?? '')
+    .split(',')
+    .map((o) => o.trim())
+    .filter((o) => o !== '');
+  return list.map((o) => {
+    const r = parseOrigin(o);
+    if (!r.ok) throw new ConfigError(`ALLOWED_ORIGINS: ${r.issues[0]?.message}`);
+    return r.value;
+  });
 }
 
 function int(

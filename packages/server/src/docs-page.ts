@@ -2,6 +2,13 @@
 interface OpenApiDoc {
   info: { title: string; version: string; description?: string };
   paths: Record<string, Record<string, Operation>>;
+  components?: { securitySchemes?: Record<string, SecurityScheme> };
+}
+
+interface SecurityScheme {
+  type: string;
+  scheme?: string;
+  description?: string;
 }
 
 interface Operation {
@@ -16,6 +23,7 @@ interface Operation {
   }[];
   requestBody?: { content?: Record<string, { schema?: Schema }> };
   responses?: Record<string, { description?: string }>;
+  security?: Record<string, string[]>[];
 }
 
 interface Schema {
@@ -79,7 +87,22 @@ const PARAMETER_PLACES = [
   ['header', 'Headers'],
 ] as const;
 
-function operation(path: string, method: string, op: Operation): string {
+/** How an operation is authenticated, in words: `Authorization: Bearer <token>` for a bearer scheme. */
+function security(op: Operation, schemes: Record<string, SecurityScheme>): string {
+  const names = (op.security ?? []).flatMap((requirement) => Object.keys(requirement));
+  if (names.length === 0) return '';
+  const how = names.map((name) =>
+    schemes[name]?.scheme === 'bearer' ? 'Authorization: Bearer <token>' : name,
+  );
+  return `<p class="auth">Requires <code>${escapeHtml(how.join(' or '))}</code>.</p>`;
+}
+
+function operation(
+  path: string,
+  method: string,
+  op: Operation,
+  schemes: Record<string, SecurityScheme>,
+): string {
   const parameters = PARAMETER_PLACES.map(([place, heading]) => {
     const rows = (op.parameters ?? [])
       .filter((p) => p.in === place)
@@ -110,6 +133,7 @@ function operation(path: string, method: string, op: Operation): string {
 <h2><span class="method ${escapeHtml(method)}">${escapeHtml(method.toUpperCase())}</span> <code class="path">${escapeHtml(path)}</code></h2>
 <p class="summary">${escapeHtml(op.summary ?? '')}</p>
 ${op.description ? `<p>${escapeHtml(op.description)}</p>` : ''}
+${security(op, schemes)}
 ${parameters}
 ${fields.length ? `<h3>Body (${escapeHtml(body?.[0] ?? '')})</h3>${table(fields)}` : ''}
 ${responses ? `<h3>Responses</h3><ul>${responses}</ul>` : ''}
@@ -122,11 +146,15 @@ ${responses ? `<h3>Responses</h3><ul>${responses}</ul>` : ''}
  * service had, without a front-end bundle.
  */
 export function renderDocsPage(doc: OpenApiDoc): string {
+  const schemes = doc.components?.securitySchemes ?? {};
   const sections = Object.entries(doc.paths)
     .flatMap(([path, ops]) =>
-      Object.entries(ops).map(([method, op]) => operation(path, method, op)),
+      Object.entries(ops).map(([method, op]) => operation(path, method, op, schemes)),
     )
     .join('\n');
+  const authentication = Object.values(schemes)
+    .map((scheme) => `<p class="auth">${escapeHtml(scheme.description ?? '')}</p>`)
+    .join('');
   const nav = Object.entries(doc.paths)
     .flatMap(([path, ops]) =>
       Object.keys(ops).map(
@@ -147,6 +175,7 @@ h1{margin-bottom:.2rem}code{font:14px ui-monospace,monospace;background:#f3f4f6;
 .endpoint{border:1px solid #d0d7de;border-radius:8px;padding:0 1rem 1rem;margin:1.5rem 0}
 .method{display:inline-block;min-width:4.5rem;text-align:center;color:#fff;border-radius:4px;padding:.1rem .5rem;font-size:14px}
 .get{background:#0969da}.post{background:#1a7f37}.put,.patch{background:#9a6700}.delete{background:#cf222e}
+.auth{border-left:4px solid #9a6700;padding-left:.6rem}
 table{border-collapse:collapse;width:100%}td,th{border-bottom:1px solid #d0d7de;padding:.3rem;text-align:left;vertical-align:top}
 </style>
 </head>
@@ -154,6 +183,7 @@ table{border-collapse:collapse;width:100%}td,th{border-bottom:1px solid #d0d7de;
 <h1>${escapeHtml(doc.info.title)}</h1>
 <p>version ${escapeHtml(doc.info.version)} · <a href="/api/openapi.json">OpenAPI document</a></p>
 <p>${escapeHtml(doc.info.description ?? '')}</p>
+${authentication ? `<h2>Authentication</h2>${authentication}` : ''}
 <nav><ul>${nav}</ul></nav>
 ${sections}
 </body>

@@ -11,6 +11,7 @@ export const HttpErrorCode = {
   unsupportedMediaType: 'unsupported_media_type',
   upgradeRequired: 'upgrade_required',
   headersTooLarge: 'headers_too_large',
+  rateLimited: 'rate_limited',
   internal: 'internal',
 } as const;
 
@@ -40,8 +41,19 @@ export const STATUS_OF: Readonly<Record<ApiErrorCode, number>> = {
   [HttpErrorCode.unsupportedMediaType]: 415,
   [HttpErrorCode.upgradeRequired]: 426,
   [HttpErrorCode.headersTooLarge]: 431,
+  [HttpErrorCode.rateLimited]: 429,
   [HttpErrorCode.internal]: 500,
 };
+
+/**
+ * The `WWW-Authenticate` challenge of a 401 (RFC 6750): without `error` when the request
+ * carried no credentials, `invalid_token` when it carried some that do not work (whatever
+ * the reason: the answer never says which).
+ */
+export const WWW_AUTHENTICATE = {
+  noToken: 'Bearer realm="messenger"',
+  invalidToken: 'Bearer realm="messenger", error="invalid_token"',
+} as const;
 
 /** The one error body of every 4xx and 5xx answer, and of a stream's error frame. */
 export interface ErrorBody {
@@ -117,7 +129,13 @@ export function toErrorReply(err: unknown, requestId: string): ErrorReply {
     return reply(err.code, err.message, { fields: err.fields });
   }
   if (err instanceof MessengerError) {
-    return reply(err.code, STATUS_OF[err.code] === 503 ? publicUnavailable(err) : err.message);
+    return reply(err.code, STATUS_OF[err.code] === 503 ? publicUnavailable(err) : err.message, {
+      // Core's refusal of a token that was presented (RFC 6750); a request without one is
+      // answered by the auth plugin itself.
+      ...(err.code === ErrorCode.unauthenticated && {
+        headers: { 'www-authenticate': WWW_AUTHENTICATE.invalidToken },
+      }),
+    });
   }
   if (err instanceof HttpError) {
     return reply(err.code, err.message, { headers: err.headers });

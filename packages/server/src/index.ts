@@ -1,5 +1,6 @@
-export { type AppOptions, buildApp } from './app.js';
+export { type AppOptions, type AuthOptions, buildApp } from './app.js';
 export { ConfigError, loadConfig, type ServerConfig } from './config.js';
+export { type ControlServer, startControlServer } from './control-server.js';
 export {
   type ApiErrorCode,
   type ErrorBody,
@@ -10,4 +11,6 @@ export {
   toErrorReply,
 } from './http-errors.js';
 export { BODY_LIMIT, DEFAULT_HEARTBEAT_MS } from './limits.js';
+export { parseOrigin } from './origin-check.js';
+export { DEFAULT_RATE_LIMIT, type RateLimit } from './rate-limit.js';
 export { type RunningServer, type StartOptions, startServer } from './start-server.js';

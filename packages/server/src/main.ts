@@ -1,10 +1,13 @@
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { openMessenger } from '@messenger/core';
 import { ConfigError, loadConfig } from './config.js';
 import { startServer } from './start-server.js';
 
 /**
  * `messenger-server`: the API server for containers, configured by environment
- * (PORT, HOST, DATABASE_URL, LOG_LEVEL, DB_POOL_MAX, TRUST_PROXY, SHUTDOWN_TIMEOUT_MS).
+ * (PORT, HOST, DATABASE_URL, LOG_LEVEL, DB_POOL_MAX, TRUST_PROXY, SHUTDOWN_TIMEOUT_MS, AUTH,
+ * RATE_LIMIT, RATE_BURST, ALLOWED_ORIGINS).
  * `messenger-server migrate` applies the migrations and exits.
  */
 async function main(argv: string[]): Promise<number> {
@@ -45,9 +48,23 @@ async function main(argv: string[]): Promise<number> {
     trustProxy: config.trustProxy,
     shutdownTimeoutMs: config.shutdownTimeoutMs,
     logger: { level: config.logLevel },
+    auth: config.auth,
+    rateLimit: config.rateLimit,
+    allowedOrigins: config.allowedOrigins,
+    controlSocket: controlSocketOf(config.databaseUrl),
   });
   await server.closed;
   return 0;
+}
+
+/**
+ * On an embedded database directory, the operator's control channel is `<dir>/control.sock`
+ * (this process holds the directory's lock: `msg users …` reaches the database through it).
+ */
+function controlSocketOf(databaseUrl: string): string | undefined {
+  if (/^postgres(ql)?:\/\//i.test(databaseUrl) || databaseUrl === 'memory://') return undefined;
+  const dir = databaseUrl.startsWith('file://') ? fileURLToPath(databaseUrl) : databaseUrl;
+  return join(dir, 'control.sock');
 }
 
 try {

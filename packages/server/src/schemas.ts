@@ -61,6 +61,12 @@ const unavailable = error(
   'The database is unavailable (unavailable); retry after Retry-After seconds.',
 );
 
+/** The refusal of a cross-site browser request (both modes), after what else `forbidden` means. */
+const forbidden = (tokenMode: string) =>
+  error(
+    `${tokenMode} (token mode), or the request comes from a web page of another origin (Origin not allowed) (forbidden).`,
+  );
+
 /** `is_read` words core accepts, in any case. */
 const BOOLEAN_WORDS = ['true', 'false', '1', '0', 't', 'f'] as const;
 
@@ -101,9 +107,15 @@ export const sendSchema = {
   tags: ['messages'],
   body: {
     type: 'object',
-    required: ['sender', 'recipient', 'message_content'],
+    required: ['recipient', 'message_content'],
     properties: {
-      sender: { type: 'string', minLength: 1, maxLength: MAX_NAME_LENGTH },
+      sender: {
+        type: 'string',
+        minLength: 1,
+        maxLength: MAX_NAME_LENGTH,
+        description:
+          'Token mode: optional, the caller (any other name is refused with 403). Open mode: required.',
+      },
       recipient: { type: 'string', minLength: 1, maxLength: MAX_NAME_LENGTH },
       message_content: { type: 'string', minLength: 1, maxLength: MAX_CONTENT_LENGTH },
     },
@@ -113,6 +125,7 @@ export const sendSchema = {
     400: error(
       'A field broke a rule (validation_failed) or the body is not valid JSON (bad_request).',
     ),
+    403: forbidden('The sender is not the caller'),
     413: error(`The body is over ${formatBytes(BODY_LIMIT)} (payload_too_large).`),
     409: error('A request with the same Idempotency-Key is still in progress (conflict).'),
     415: error('The body is neither JSON nor form-encoded (unsupported_media_type).'),
@@ -238,23 +251,24 @@ export const markReadSchema = {
     400: error(
       'The request names neither ids nor a recipient, or a value is malformed (validation_failed).',
     ),
+    403: forbidden('The recipient is not the caller'),
     503: unavailable,
   },
 } as const;
 
 export const streamSchema = {
   summary: 'Live stream of new messages (WebSocket)',
-  description: `Upgrade to a WebSocket. With after (a message id or an event cursor) every matching message after it is sent first, then each new one as it is committed, exactly once and in order. Events: {"type":"ready"}, {"type":"message","message":{...},"cursor":"..."}, {"type":"read","sender","recipient","ids","read_at"}. The server pings every ${formatSeconds(DEFAULT_HEARTBEAT_MS)} and closes clients that stop answering. Without the upgrade headers the answer is 426 Upgrade Required (upgrade_required). Errors after the upgrade come as one frame {"type":"error","error":{"code","message","fields","request_id"}} (the same body as an HTTP error), then the socket closes: 1008 for a bad request, 1013 when the database is unavailable (reconnect with backoff), 1011 for an internal error.`,
+  description: `Upgrade to a WebSocket. With after (a message id or an event cursor) every matching message after it is sent first, then each new one as it is committed, exactly once and in order. Events: {"type":"ready"}, {"type":"message","message":{...},"cursor":"..."}, {"type":"read","sender","recipient","ids","read_at"}. The server pings every ${formatSeconds(DEFAULT_HEARTBEAT_MS)} and closes clients that stop answering. Without the upgrade headers the answer is 426 Upgrade Required (upgrade_required). Errors after the upgrade come as one frame {"type":"error","error":{"code","message","fields","request_id"}} (the same body as an HTTP error), then the socket closes: 1008 for a bad request, 1013 when the database is unavailable (reconnect with backoff), 1011 for an internal error. Token mode: authenticate with Authorization: Bearer, or from a browser by offering the subprotocols "bearer, <token>" (answered with bearer); when the token is revoked or expires, or its user is disabled, the socket closes with 1008 "access revoked".`,
   tags: ['messages'],
   querystring: {
     type: 'object',
-    required: ['recipient'],
     additionalProperties: false,
     properties: {
       recipient: {
         type: 'string',
         maxLength: MAX_NAME_LENGTH,
-        description: 'Whose messages to follow (case-insensitive).',
+        description:
+          'Whose messages to follow (case-insensitive). Token mode: optional, the caller (anyone else is refused with 403 before the upgrade). Open mode: required.',
       },
       sender: {
         type: 'string',
@@ -266,6 +280,43 @@ export const streamSchema = {
   },
   response: {
     400: error('A parameter is missing, unknown or malformed (validation_failed).'),
+    403: forbidden('The recipient is not the caller'),
     426: error('The request has no WebSocket upgrade headers (upgrade_required).'),
+  },
+} as const;
+
+export const meSchema = {
+  summary: 'Who the caller is',
+  description:
+    'Token mode: the name of the token\'s user and the token\'s public details (never the token). Open mode (no authentication): {"name": null, "auth": "open"}.',
+  tags: ['auth'],
+  response: {
+    200: {
+      description: 'The caller, or that the server is open.',
+      type: 'object',
+      required: ['name', 'auth'],
+      properties: {
+        name: { type: ['string', 'null'], description: "The user's registered name." },
+        auth: {
+          type: 'string',
+          enum: ['token', 'open'],
+          description: 'How the server authenticates.',
+        },
+        token: {
+          type: 'object',
+          required: ['id', 'label', 'created_at', 'expires_at'],
+          properties: {
+            id: {
+              type: 'integer',
+              description: 'The public id (`msg tokens list`, `msg tokens revoke`).',
+            },
+            label: { type: ['string', 'null'] },
+            created_at: { type: 'string', format: 'date-time' },
+            expires_at: { type: ['string', 'null'], format: 'date-time' },
+          },
+        },
+      },
+    },
+    503: unavailable,
   },
 } as const;

@@ -2,12 +2,34 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { openMessenger } from '@messenger/core';
 import type { FastifyInstance, FastifyServerOptions } from 'fastify';
 import { buildApp } from './app.js';
+import { type ControlServer, startControlServer } from './control-server.js';
+import type { RateLimit } from './rate-limit.js';
 
 /** What {@link startServer} needs. */
 export interface StartOptions {
   readonly databaseUrl?: string | undefined;
   readonly port: number;
   readonly host: string;
+  /**
+   * `token`: every mail route needs a user's bearer token and each user sees only their own
+   * mail; `open`: no authentication, anyone reads everything (logged as a warning at start).
+   * Required: there is no default that opens the mail.
+   */
+  readonly auth: 'token' | 'open';
+  /** Token mode: per-user limit (default 20/s, bursts of 40), or `'off'`. */
+  readonly rateLimit?: RateLimit | 'off' | undefined;
+  /** Browser origins allowed besides the server's own (exact, e.g. `https://app.example`). */
+  readonly allowedOrigins?: readonly string[] | undefined;
+  /**
+   * Also serve the operator's control channel (users and tokens, HTTP over a Unix socket of
+   * mode 0600) at this path, removed on close; see `startControlServer`.
+   */
+  readonly controlSocket?: string | undefined;
+  /**
+   * Token mode: called once listening when there is no user yet (nobody can use the API).
+   * Default: a warning in the log.
+   */
+  readonly onNoUsers?: (() => void) | undefined;
   /** Run migrations before listening (default: only on the embedded database). */
   readonly migrate?: boolean | undefined;
   readonly poolMax?: number | undefined;
@@ -24,6 +46,8 @@ export interface RunningServer {
   readonly app: FastifyInstance;
   /** `http://host:port` it listens on. */
   readonly url: string;
+  /** The control channel's socket path, when it serves one. */
+  readonly controlSocket: string | undefined;
   /** Resolves when the server has shut down (after a signal or {@link RunningServer.close}). */
   readonly closed: Promise<void>;
   close(): Promise<void>;
@@ -34,6 +58,11 @@ export interface RunningServer {
  * SIGTERM/SIGINT: stop accepting, let in-flight requests finish, close the pool.
  */
 export async function startServer(options: StartOptions): Promise<RunningServer> {
+  if (options.auth !== 'token' && options.auth !== 'open') {
+    throw new TypeError(
+      "startServer: auth is required: 'token' (each user sees only their own mail) or 'open' (anyone reads everything)",
+    );
+  }
   // Background work (live delivery's LISTEN connection) reports to the app's log once there is one.
   let logBackground: (err: unknown) => void = () => {};
   const messenger = await openMessenger({
@@ -47,6 +76,10 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
   try {
     app = await buildApp({
       messenger,
+      auth:
+        options.auth === 'open'
+          ? { mode: 'open', allowedOrigins: options.allowedOrigins }
+          : { mode: 'token', rateLimit: options.rateLimit, allowedOrigins: options.allowedOrigins },
       logger: options.logger,
       trustProxy: options.trustProxy,
     });
@@ -80,11 +113,16 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     inFlight.add(response);
     response.once('close', () => inFlight.delete(response));
   });
+  let control: ControlServer | undefined;
   let closing: Promise<void> | undefined;
   const close = () => {
     closing ??= (async () => {
       process.off('SIGTERM', onSignal);
       process.off('SIGINT', onSignal);
+      // The operator's channel first: nothing may use the messenger once the app closes it.
+      await control?.close().catch((err: unknown) => {
+        app.log.warn({ err }, 'closing the control channel failed');
+      });
       for (const response of inFlight) {
         if (!response.headersSent) response.setHeader('connection', 'close');
       }
@@ -112,7 +150,32 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
   process.on('SIGTERM', onSignal);
   process.on('SIGINT', onSignal);
   try {
+    if (options.controlSocket !== undefined) {
+      control = await startControlServer(messenger, options.controlSocket, app.log);
+    }
     await app.listen({ port: options.port, host: options.host });
+    if (options.auth === 'open') {
+      app.log.warn(
+        'AUTH=open: no authentication — anyone who reaches this server reads, sends and marks read every mailbox; use token mode unless every client is trusted',
+      );
+    } else {
+      // Off the start path: a database that is down (or not migrated yet) delays nothing.
+      const noUsers =
+        options.onNoUsers ??
+        (() =>
+          app.log.warn(
+            'no users yet: nobody can use the API until an operator adds one (msg users add <name>, on this database)',
+          ));
+      messenger.listUsers().then(
+        (users) => {
+          if (users.length === 0) noUsers();
+        },
+        (err: unknown) => {
+          if (closing === undefined)
+            app.log.warn({ err }, 'could not check whether there are users');
+        },
+      );
+    }
   } catch (err) {
     await close();
     throw err;
@@ -120,5 +183,5 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : options.port;
   const host = options.host.includes(':') ? `[${options.host}]` : options.host;
-  return { app, url: `http://${host}:${port}`, closed, close };
+  return { app, url: `http://${host}:${port}`, controlSocket: control?.path, closed, close };
 }

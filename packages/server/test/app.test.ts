@@ -14,7 +14,7 @@ const SEND = '/api/messages/send/';
 const LIST = '/api/messages/';
 
 describe.each(backends())('HTTP API on $name', (backend) => {
-  const t = useApp(backend);
+  const t = useApp(backend, { auth: { mode: 'open' } });
 
   const send = (body: unknown) =>
     t.app.inject({ method: 'POST', url: SEND, payload: body as object });

@@ -28,7 +28,7 @@ describe('raw connections', () => {
 
   beforeAll(async () => {
     messenger = await openMessenger();
-    app = await buildApp({ messenger });
+    app = await buildApp({ messenger, auth: { mode: 'open' } });
     const url = await app.listen({ port: 0, host: '127.0.0.1' });
     port = Number(new URL(url).port);
   }, 60_000);

@@ -82,6 +82,7 @@ beforeAll(async () => {
     databaseUrl: undefined,
     migrate: true,
     logger: false,
+    auth: 'token',
   });
 });
 
@@ -117,8 +118,12 @@ describe.skipIf(!hasChromium && !process.env.CI)('docs page in headless Chromium
     // What a reader needs to call them, taken from the route schemas.
     const send = sectionText(dom, '/api/messages/send/');
     expect(send).toContain('message_content required; string; min length 1; max length 160');
-    expect(send).toContain('sender required; string; min length 1; max length 50');
-    expect(send).toMatch(/201 .*400 .*413 .*415 .*503 /);
+    // Token mode: the sender is the caller unless given.
+    expect(send).toContain('sender string; min length 1; max length 50');
+    expect(send).toMatch(/201 .*400 .*401 .*403 .*413 .*415 .*429 .*503 /);
+    expect(send).toContain('Requires Authorization: Bearer &lt;token&gt;');
+    expect(sectionText(dom, '/healthz')).not.toContain('Requires');
+    expect(dom).toContain('<h2>Authentication</h2>');
     const list = sectionText(dom, '/api/messages/');
     for (const name of ['sender', 'recipient', 'is_read', 'since', 'until', 'limit', 'cursor']) {
       expect(list).toContain(` ${name} query;`);
@@ -267,7 +272,7 @@ describe('OpenAPI document', () => {
     // The send body is the route's own schema: required fields and their limits.
     const send = doc.paths['/api/messages/send/'].post;
     const body = send.requestBody.content['application/json'].schema;
-    expect([...body.required].sort()).toEqual(['message_content', 'recipient', 'sender']);
+    expect([...body.required].sort()).toEqual(['message_content', 'recipient']);
     expect(body.properties.sender.maxLength).toBe(50);
     expect(body.properties.recipient.maxLength).toBe(50);
     expect(body.properties.message_content.maxLength).toBe(160);
@@ -310,5 +315,28 @@ describe('OpenAPI document', () => {
     );
     expect(message.properties.message_content.maxLength).toBe(160);
     expect(doc.components.schemas.Error.properties.error.required).toEqual(['code', 'message']);
+
+    // Token mode: a bearer scheme on every route but the probes, with its refusals listed.
+    expect(doc.components.securitySchemes).toEqual({
+      bearer: { type: 'http', scheme: 'bearer', description: expect.stringContaining('Bearer') },
+    });
+    for (const [path, ops] of Object.entries(doc.paths)) {
+      // biome-ignore lint/suspicious/noExplicitAny: walking an arbitrary JSON document
+      for (const [method, op] of Object.entries(ops as Record<string, any>)) {
+        const where = `${method} ${path}`;
+        if (path === '/healthz' || path === '/readyz') {
+          expect(op.security, where).toBeUndefined();
+          continue;
+        }
+        expect(op.security, where).toEqual([{ bearer: [] }]);
+        expect(Object.keys(op.responses), where).toEqual(expect.arrayContaining(['401', '429']));
+        expect(op.responses['401'].description, where).toContain('unauthenticated');
+        expect(op.responses['429'].description, where).toContain('rate_limited');
+      }
+    }
+    expect(Object.keys(doc.paths)).toEqual(expect.arrayContaining(['/api/me']));
+    for (const op of [send, doc.paths['/api/messages/read/'].post]) {
+      expect(op.responses['403'].description).toContain('forbidden');
+    }
   });
 });

@@ -68,6 +68,7 @@ describe.skipIf(pgBin === undefined && !process.env.CI)('PostgreSQL restarted un
       LOG_LEVEL: 'warn',
       DB_POOL_MAX: '4',
       HOST: '127.0.0.1',
+      AUTH: 'open',
     };
     const migrate = startProcess('migrate', process.execPath, [serverBin, 'migrate'], { env });
     const migrated = await migrate.exited;

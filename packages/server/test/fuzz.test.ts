@@ -231,7 +231,7 @@ describe('hostile input', () => {
 
   beforeAll(async () => {
     messenger = await openMessenger();
-    app = await buildApp({ messenger });
+    app = await buildApp({ messenger, auth: { mode: 'open' } });
     await app.listen({ port: 0, host: '127.0.0.1' });
     const address = app.server.address();
     port = typeof address === 'object' && address ? address.port : 0;

@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { useApp } from './helpers/app.js';
 
 describe.each(backends())('Idempotency-Key on $name', (backend) => {
-  const t = useApp(backend);
+  const t = useApp(backend, { auth: { mode: 'open' } });
 
   const send = (key: string | undefined, body: object) =>
     t.app.inject({

@@ -22,7 +22,7 @@ describe('a database that cannot be reached', () => {
         done();
       },
     });
-    app = await buildApp({ messenger, logger: { level: 'warn', stream } });
+    app = await buildApp({ messenger, auth: { mode: 'open' }, logger: { level: 'warn', stream } });
   });
 
   afterAll(async () => {
@@ -92,7 +92,10 @@ describe('a working embedded database', () => {
   let app: FastifyInstance;
 
   beforeAll(async () => {
-    app = await buildApp({ messenger: await openMessenger({ migrate: true }) });
+    app = await buildApp({
+      messenger: await openMessenger({ migrate: true }),
+      auth: { mode: 'open' },
+    });
   });
 
   afterAll(async () => {

@@ -30,6 +30,10 @@ function serverEnv(vars: Record<string, string>): NodeJS.ProcessEnv {
     'DB_POOL_MAX',
     'TRUST_PROXY',
     'SHUTDOWN_TIMEOUT_MS',
+    'AUTH',
+    'RATE_LIMIT',
+    'RATE_BURST',
+    'ALLOWED_ORIGINS',
   ]) {
     delete env[name];
   }
@@ -90,6 +94,8 @@ async function startBin(): Promise<{ server: RunningProcess; port: number; url: 
       PORT: String(port),
       HOST: '127.0.0.1',
       LOG_LEVEL: 'info',
+      // These tests send as anyone: the behaviour they check is the same in both modes.
+      AUTH: 'open',
     }),
   });
   const url = `http://127.0.0.1:${port}`;

@@ -25,7 +25,7 @@ if (postgresUrl !== undefined) {
     beforeAll(async () => {
       schema = await freshPostgresSchema();
       messenger = await openMessenger({ databaseUrl: schema.url, migrate: true });
-      app = await buildApp({ messenger });
+      app = await buildApp({ messenger, auth: { mode: 'open' } });
       base = await app.listen({ port: 0, host: '127.0.0.1' });
       admin = new pg.Client({ connectionString: schema.url, application_name: 'test-admin' });
       await admin.connect();

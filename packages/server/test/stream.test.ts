@@ -1,83 +1,12 @@
-import { connect } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { type Message, openMessenger } from '@messenger/core';
 import { backends, freePort } from '@messenger/testing';
 import type { FastifyInstance } from 'fastify';
-import { request, WebSocket } from 'undici';
+import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../src/index.js';
 import { useApp } from './helpers/app.js';
-
-type Event =
-  | { type: 'ready' }
-  | { type: 'message'; message: Message; cursor: string }
-  | { type: 'read'; sender: string; recipient: string; ids: number[]; read_at: string }
-  | {
-      type: 'error';
-      error: {
-        code: string;
-        message: string;
-        fields?: Record<string, string[]>;
-        request_id?: string;
-      };
-    };
-
-/** A WebSocket client that records events and closes. */
-async function watch(base: string, query: string) {
-  const events: Event[] = [];
-  let closed: { code: number; reason: string } | undefined;
-  const ws = new WebSocket(`${base.replace(/^http/, 'ws')}/api/messages/stream?${query}`);
-  ws.addEventListener('message', (e) => events.push(JSON.parse(String(e.data)) as Event));
-  ws.addEventListener('close', (e) => {
-    closed = { code: e.code, reason: e.reason };
-  });
-  const until = async (cond: () => boolean, what: string) => {
-    const deadline = Date.now() + 10_000;
-    while (!cond()) {
-      if (Date.now() > deadline)
-        throw new Error(`timed out waiting for ${what}: ${JSON.stringify(events)}`);
-      await sleep(10);
-    }
-  };
-  const messages = () => events.flatMap((e) => (e.type === 'message' ? [e.message] : []));
-  return { ws, events, messages, until, closed: () => closed };
-}
-
-/**
- * A WebSocket handshake by hand, over a raw TCP socket: reads the answer's head
- * (and body, when not upgraded). With `keepOpen` the socket stays open and never
- * answers anything, like a peer that went away without closing.
- */
-function rawHandshake(base: string, path: string, opts: { keepOpen?: boolean } = {}) {
-  const { hostname, port } = new URL(base);
-  return new Promise<{ head: string; body: string; closed: Promise<void> }>((resolve, reject) => {
-    const socket = connect(Number(port), hostname);
-    let data = '';
-    const closed = new Promise<void>((r) => socket.on('close', () => r()));
-    socket.on('error', reject);
-    socket.write(
-      `GET ${path} HTTP/1.1\r\nHost: ${hostname}:${port}\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n` +
-        'Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n',
-    );
-    socket.on('data', (chunk) => {
-      data += chunk.toString('latin1');
-      const end = data.indexOf('\r\n\r\n');
-      if (end < 0) return;
-      const head = data.slice(0, end);
-      if (head.startsWith('HTTP/1.1 101')) {
-        if (!opts.keepOpen) socket.destroy();
-        resolve({ head, body: '', closed });
-        return;
-      }
-      const length = Number(/content-length: (\d+)/i.exec(head)?.[1] ?? 0);
-      const body = data.slice(end + 4);
-      if (Buffer.byteLength(body, 'latin1') >= length) {
-        socket.destroy();
-        resolve({ head, body, closed });
-      }
-    });
-  });
-}
+import { rawHandshake, watch } from './helpers/ws.js';
 
 describe('live stream on a database that cannot be reached', () => {
   let app: FastifyInstance;
@@ -91,7 +20,7 @@ describe('live stream on a database that cannot be reached', () => {
       databaseUrl: `postgres://postgres@127.0.0.1:${port}/nowhere`,
       migrate: false,
     });
-    app = await buildApp({ messenger });
+    app = await buildApp({ messenger, auth: { mode: 'open' } });
     base = await app.listen({ port: 0, host: '127.0.0.1' });
   });
   afterAll(async () => {
@@ -121,7 +50,7 @@ describe('live stream on a database that cannot be reached', () => {
 });
 
 describe.each(backends())('live stream over WebSocket on $name', (backend) => {
-  const t = useApp(backend, { heartbeatMs: 200 });
+  const t = useApp(backend, { auth: { mode: 'open' }, heartbeatMs: 200 });
   let base: string;
 
   beforeAll(async () => {

@@ -102,6 +102,7 @@ describe('docker-compose.yml', () => {
       migrate: { condition: 'service_completed_successfully' },
     });
     expect(web?.environment?.DATABASE_URL).toBe('postgres://messenger:change-me@db:5432/messenger');
+    expect(web?.environment?.AUTH).toBe('token');
 
     expect(nginx?.image).toMatch(/^nginx:1\.\d*[02468]\.\d+/); // a stable (even) branch, pinned
     expect(nginx?.ports).toEqual([{ published: 1337, target: 1337 }]);

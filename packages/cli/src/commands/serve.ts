@@ -30,6 +30,8 @@ export async function serveCommand(
     port,
     host: options.host,
     migrate: true,
+    // Today's behaviour until `msg serve --auth token|open` (issue 11, CLI part) chooses.
+    auth: 'open',
     logger: { level: options.logLevel },
     purpose: `msg serve on http://${options.host}:${port}; use --api http://${options.host}:${port}`,
   });

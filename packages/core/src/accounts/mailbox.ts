@@ -210,18 +210,8 @@ export class Mailbox {
     { signal, onAccessRevoked }: MailboxSubscribeOptions = {},
   ): Promise<Subscription> {
     const me = await this.#me();
-    const withRecipient =
-      isRecord(options) && !given(options.recipient) ? { ...options, recipient: me.name } : options;
-    const query = orThrow(validateStreamOptions(withRecipient, 'strict'));
-    if (!(await this.#isCaller(query.recipient, me))) {
-      throw new ForbiddenError(`recipient: you may only follow your own messages (${me.name})`);
-    }
-    const sub = await this.#ports.follow(
-      { ...query, recipient: me.name },
-      onEvent,
-      signal,
-      me.name,
-    );
+    const query = await this.#streamQuery(options, me);
+    const sub = await this.#ports.follow(query, onEvent, signal, me.name);
     const stop = () => {
       unwatch();
       signal?.removeEventListener('abort', stop);
@@ -233,6 +223,29 @@ export class Mailbox {
     });
     signal?.addEventListener('abort', stop, { once: true });
     return { close: stop };
+  }
+
+  /**
+   * Checks a stream request as {@link Mailbox.subscribe} would, without subscribing: a server
+   * calls it before upgrading a connection, so that a refused stream is a plain HTTP answer.
+   * (An `after` id is looked up only by `subscribe`.)
+   * @throws {ValidationError} for bad options.
+   * @throws {ForbiddenError} for a `recipient` other than the caller.
+   * @throws {UnauthenticatedError} when the caller's token no longer works.
+   */
+  async checkSubscribe(options: MailboxStreamOptions = {}): Promise<void> {
+    await this.#streamQuery(options, await this.#me());
+  }
+
+  /** The caller's stream query: `recipient` omitted or the caller (stored as registered). */
+  async #streamQuery(options: MailboxStreamOptions, me: Principal): Promise<StreamQuery> {
+    const withRecipient =
+      isRecord(options) && !given(options.recipient) ? { ...options, recipient: me.name } : options;
+    const query = orThrow(validateStreamOptions(withRecipient, 'strict'));
+    if (!(await this.#isCaller(query.recipient, me))) {
+      throw new ForbiddenError(`recipient: you may only follow your own messages (${me.name})`);
+    }
+    return { ...query, recipient: me.name };
   }
 
   /** The caller as the database knows them now. */

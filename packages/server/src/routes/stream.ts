@@ -1,13 +1,7 @@
 import websocket, { type WebSocket } from '@fastify/websocket';
-import {
-  type Messenger,
-  type StreamEvent,
-  type StreamOptions,
-  type Subscription,
-  ValidationError,
-  validateStreamOptions,
-} from '@messenger/core';
+import type { MailboxStreamOptions, StreamEvent, Subscription } from '@messenger/core';
 import type { FastifyInstance } from 'fastify';
+import { answerProtocol, mailOf } from '../auth.js';
 import { type ErrorBody, errorReplyLogged, HttpError, HttpErrorCode } from '../http-errors.js';
 import { DEFAULT_HEARTBEAT_MS } from '../limits.js';
 import { streamSchema } from '../schemas.js';
@@ -15,7 +9,6 @@ import { queryOf } from '../url-encoded.js';
 
 /** Settings of the live stream. */
 export interface StreamRouteOptions {
-  readonly messenger: Messenger;
   /** Ping interval; a client that has not answered the previous ping is closed (default {@link DEFAULT_HEARTBEAT_MS}). */
   readonly heartbeatMs?: number | undefined;
   /** A client this far behind (bytes queued) is closed and must resume with `after` (default 1 MiB). */
@@ -38,15 +31,18 @@ type Frame = StreamEvent | { type: 'ready' } | ({ type: 'error' } & ErrorBody);
  * WebSocket that first sends every matching message after `after`, then each new
  * one as it is committed, plus `read` receipts. Events are JSON:
  * `{"type":"ready"}`, `{"type":"message","message":{…},"cursor":"…"}`,
- * `{"type":"read","sender","recipient","ids","read_at"}`.
+ * `{"type":"read","sender","recipient","ids","read_at"}`. In token mode it is the caller's
+ * own stream (`recipient` omitted or the caller; anyone else is refused before the
+ * upgrade), closed with 1008 "access revoked" when the caller's token stops working.
  */
 export async function streamRoutes(app: FastifyInstance, opts: StreamRouteOptions) {
-  const { messenger } = opts;
   const heartbeatMs = opts.heartbeatMs ?? DEFAULT_HEARTBEAT_MS;
   const maxBuffered = opts.maxBufferedBytes ?? 1024 * 1024;
   const sockets = new Set<WebSocket>();
 
-  await app.register(websocket, { options: { maxPayload: 4096 } });
+  await app.register(websocket, {
+    options: { maxPayload: 4096, handleProtocols: (protocols) => answerProtocol(protocols) },
+  });
 
   // Open streams would hold close() forever: say goodbye first, clients resume elsewhere.
   app.addHook('preClose', async () => {
@@ -58,11 +54,10 @@ export async function streamRoutes(app: FastifyInstance, opts: StreamRouteOption
     method: 'GET',
     url: '/api/messages/stream',
     schema: streamSchema,
-    // Bad parameters get a plain 400 before the upgrade.
+    // Bad parameters (400) and another user's stream (403) get a plain answer before the upgrade.
     preValidation: async (request) => {
       if (!request.ws) return;
-      const r = validateStreamOptions(queryOf(request));
-      if (!r.ok) throw new ValidationError(r.issues);
+      await mailOf(request).checkSubscribe(queryOf(request));
     },
     // Without the upgrade headers: say what this endpoint is.
     handler: async () => {
@@ -107,9 +102,12 @@ export async function streamRoutes(app: FastifyInstance, opts: StreamRouteOption
         subscription?.close();
       });
       // Checked in preValidation (core checks it again): the decoded query is the stream's options.
-      const options = queryOf(request) as unknown as StreamOptions;
-      messenger
-        .subscribe(options, send, { signal: closed.signal })
+      const options = queryOf(request) as MailboxStreamOptions;
+      mailOf(request)
+        .subscribe(options, send, {
+          signal: closed.signal,
+          onAccessRevoked: () => socket.close(CLOSE.policy, 'access revoked'),
+        })
         .then((s) => {
           if (socket.readyState !== socket.OPEN) s.close();
           else {

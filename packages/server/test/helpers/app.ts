@@ -14,10 +14,7 @@ export interface OpenApp {
 }
 
 /** Opens a messenger on `backend` and builds the app on it with `options`. */
-async function openApp(
-  backend: Backend,
-  options: Omit<AppOptions, 'messenger'> = {},
-): Promise<OpenApp> {
+async function openApp(backend: Backend, options: Omit<AppOptions, 'messenger'>): Promise<OpenApp> {
   const schema = backend.name === 'postgres' ? await freshPostgresSchema() : undefined;
   let messenger: Messenger | undefined;
   try {
@@ -48,7 +45,7 @@ async function openApp(
  */
 export function useApp(
   backend: Backend,
-  options: Omit<AppOptions, 'messenger'> = {},
+  options: Omit<AppOptions, 'messenger'>,
 ): Omit<OpenApp, 'close'> {
   let open: OpenApp | undefined;
   beforeAll(async () => {

@@ -36,8 +36,14 @@ export interface Topology {
   close(): Promise<void>;
 }
 
-/** Starts `count` replicas and nginx in front of them. */
-export async function startTopology(count: number): Promise<Topology> {
+/**
+ * Starts `count` replicas and nginx in front of them. The replicas run in open mode (the
+ * fault tests send as anyone) unless `replicaEnv` says otherwise.
+ */
+export async function startTopology(
+  count: number,
+  replicaEnv: Record<string, string> = {},
+): Promise<Topology> {
   const schema = await freshPostgresSchema();
   let db: pg.Client | undefined;
   let nginx: RunningNginx | undefined;
@@ -53,6 +59,8 @@ export async function startTopology(count: number): Promise<Topology> {
       DATABASE_URL: schema.url,
       LOG_LEVEL: 'warn',
       DB_POOL_MAX: '4',
+      AUTH: 'open',
+      ...replicaEnv,
       ...extra,
     });
     const migrate = startProcess('migrate', process.execPath, [serverBin, 'migrate'], {
@@ -107,12 +115,15 @@ export interface TopologySuite {
   readonly agent: Agent;
 }
 
-/** Registers `beforeAll`/`afterAll` hooks that start {@link startTopology}`(count)` and stop it. */
-export function useTopology(count: number): TopologySuite {
+/**
+ * Registers `beforeAll`/`afterAll` hooks that start {@link startTopology}`(count, env)` and
+ * stop it.
+ */
+export function useTopology(count: number, env: Record<string, string> = {}): TopologySuite {
   let topology: Topology | undefined;
   const agent = new Agent({ connections: 16 });
   beforeAll(async () => {
-    topology = await startTopology(count);
+    topology = await startTopology(count, env);
   }, 45_000);
   afterAll(async () => {
     await agent.close().catch(() => {});

@@ -1,0 +1,49 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig } from './config.js';
+
+const load = (env: Record<string, string>) => loadConfig({ DATABASE_URL: '/data', ...env });
+
+describe('loadConfig: authentication settings', () => {
+  it('is secure by default: token mode, 20/s with bursts of 40, no other origin', () => {
+    const c = load({});
+    expect(c.auth).toBe('token');
+    expect(c.rateLimit).toEqual({ perSecond: 20, burst: 40 });
+    expect(c.allowedOrigins).toEqual([]);
+  });
+
+  it('reads AUTH, RATE_LIMIT, RATE_BURST and ALLOWED_ORIGINS', () => {
+    expect(load({ AUTH: 'open' }).auth).toBe('open');
+    expect(load({ AUTH: ' Token ' }).auth).toBe('token');
+    expect(load({ RATE_LIMIT: '5/s' }).rateLimit).toEqual({ perSecond: 5, burst: 10 });
+    expect(load({ RATE_LIMIT: '1200/m' }).rateLimit).toEqual({ perSecond: 20, burst: 40 });
+    expect(load({ RATE_LIMIT: '30/m' }).rateLimit).toEqual({ perSecond: 0.5, burst: 1 });
+    expect(load({ RATE_LIMIT: '20/s', RATE_BURST: '7' }).rateLimit).toEqual({
+      perSecond: 20,
+      burst: 7,
+    });
+    expect(load({ RATE_LIMIT: 'OFF', RATE_BURST: '7' }).rateLimit).toBe('off');
+    expect(
+      load({
+        ALLOWED_ORIGINS: ' https://App.Example , http://localhost:5173,https://b.example:443/',
+      }).allowedOrigins,
+    ).toEqual(['https://app.example', 'http://localhost:5173', 'https://b.example']);
+  });
+
+  it('names the variable and what it takes when a value is bad', () => {
+    const cases: [Record<string, string>, RegExp][] = [
+      [{ AUTH: 'none' }, /^AUTH: must be token .* or open .*; got "none"$/],
+      [{ RATE_LIMIT: '20' }, /^RATE_LIMIT: .*e\.g\. 20\/s or 1200\/m, or off; got "20"$/],
+      [{ RATE_LIMIT: '0/s' }, /^RATE_LIMIT: /],
+      [{ RATE_LIMIT: '20/h' }, /^RATE_LIMIT: /],
+      [{ RATE_BURST: '0' }, /^RATE_BURST: must be a whole number from 1 to 1000000; got "0"$/],
+      [{ ALLOWED_ORIGINS: '*' }, /^ALLOWED_ORIGINS: "\*" is not an origin/],
+      [{ ALLOWED_ORIGINS: 'https://a.example/app' }, /^ALLOWED_ORIGINS: .*without a path/],
+      [{ ALLOWED_ORIGINS: 'null' }, /^ALLOWED_ORIGINS: "null" is not an origin/],
+      [{ ALLOWED_ORIGINS: 'ftp://a.example' }, /^ALLOWED_ORIGINS: .*not an http or https origin/],
+    ];
+    for (const [env, message] of cases) {
+      expect(() => load(env), JSON.stringify(env)).toThrow(ConfigError);
+      expect(() => load(env), JSON.stringify(env)).toThrow(message);
+    }
+  });
+});
