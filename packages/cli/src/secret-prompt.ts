@@ -11,8 +11,9 @@ export function promptSecret(
   input: NodeJS.ReadStream = process.stdin,
   output: NodeJS.WriteStream = process.stderr,
 ): Promise<string> {
-  output.write(prompt);
+  // Echo off first: what is typed as soon as the prompt shows must not be echoed meanwhile.
   input.setRawMode(true);
+  output.write(prompt);
   input.setEncoding('utf8');
   input.resume();
   return new Promise((resolve, reject) => {

@@ -1,5 +1,5 @@
 import type { Identity, MessengerClient } from '../client/messenger-client.js';
-import { saveLogin } from '../credentials.js';
+import { readLogin, saveLogin } from '../credentials.js';
 import { CommandError, UsageError } from '../errors.js';
 import { withHint } from '../login-hint.js';
 import { type Output, terminalSafe } from '../output.js';
@@ -25,6 +25,8 @@ export async function loginCommand(
   connect: (token: string) => Promise<MessengerClient>,
   out: Output,
 ): Promise<void> {
+  // A credentials file that cannot be used is said before the token is asked for.
+  readLogin(options.credentialsPath, options.baseUrl);
   const token = (await readToken()).trim();
   const { TOKEN_PATTERN } = await import('@messenger/core');
   if (!TOKEN_PATTERN.test(token)) {
