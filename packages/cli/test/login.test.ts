@@ -335,6 +335,23 @@ describe('msg login, whoami, logout and tokens over HTTP', () => {
     });
   });
 
+  it('says so when the server has no accounts at all (a messenger from before them)', async () => {
+    const old = await startStubHttpServer((_req, _n, res) =>
+      replyJson(res, 404, {
+        error: { code: 'not_found', message: 'no route GET /api/me', request_id: 'r' },
+      }),
+    );
+    try {
+      fails(
+        await msg(['login', '--api', old.url, '--token-stdin'], { input: ALICE }),
+        1,
+        `msg: not_found: ${old.url} has no /api/me: it is a messenger server without accounts (no token needed there), or not a messenger server`,
+      );
+    } finally {
+      await old.close();
+    }
+  });
+
   it('never sends a token over plain http:// to another machine without --insecure', async () => {
     // 0.0.0.0 reaches this machine on Linux, but `msg` cannot know that: it is not loopback.
     const remote = `http://0.0.0.0:${server.port}/`;

@@ -140,7 +140,16 @@ export class HttpClient implements MessengerClient {
 
   /** `GET /api/me`: the token's user (token mode), or that the server is in open mode. */
   async whoami(): Promise<Identity> {
-    const { reply, where } = await this.#call('GET', 'api/me');
+    const { reply, where } = await this.#call('GET', 'api/me').catch(async (err: unknown) => {
+      const { NotFoundError } = await import('@messenger/core');
+      if (!(err instanceof NotFoundError)) throw err;
+      // A server from before accounts: every command works there without a token.
+      throw new RemoteError(
+        'not_found',
+        `${this.#options.baseUrl} has no /api/me: it is a messenger server without accounts (no token needed there), or not a messenger server`,
+        404,
+      );
+    });
     const data = parseJson(reply.text);
     if (isRecord(data) && data.name === null && data.auth === 'open') {
       return { auth: 'open', name: null };
