@@ -1,5 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { resolveToken, resolveTransport, tokenExposure } from './config.js';
+import {
+  databaseHint,
+  resolveDatabase,
+  resolveToken,
+  resolveTransport,
+  tokenExposure,
+} from './config.js';
 import { ConfigError, UsageError } from './errors.js';
 
 const API = 'http://127.0.0.1:8000/';
@@ -161,5 +167,25 @@ describe('tokenExposure', () => {
       expect(tokenExposure(url), url).toMatch(/^refusing to send a token over plain http:\/\/ to /);
     }
     expect(tokenExposure('http://m.example:8000/')).toContain('m.example:8000');
+  });
+});
+
+describe('databaseHint (what msg serve tells to run in another terminal)', () => {
+  const hint = (flags: { db?: string }, env: NodeJS.ProcessEnv) =>
+    databaseHint(flags, env, resolveDatabase(flags, env));
+  it('names no database for the default one', () => {
+    expect(hint({}, {})).toBeUndefined();
+    expect(hint({}, { XDG_DATA_HOME: '/x/data' })).toBeUndefined();
+  });
+  it('names the directory of --db or MSG_DATA_DIR, absolute and quoted for a shell', () => {
+    expect(hint({ db: '/srv/msg' }, {})).toBe('/srv/msg');
+    expect(hint({}, { MSG_DATA_DIR: '/srv/my data' })).toBe("'/srv/my data'");
+    expect(hint({ db: "/srv/it's" }, {})).toBe("'/srv/it'\\''s'");
+    expect(hint({ db: 'rel/dir' }, {})).toBe(`${process.cwd()}/rel/dir`);
+  });
+  it('never prints a password: DATABASE_URL stays a variable, a --db URL is masked', () => {
+    expect(hint({}, { DATABASE_URL: 'postgres://u:secret@h/db' })).toBe('"$DATABASE_URL"');
+    expect(hint({ db: 'postgres://u:secret@h:5432/db' }, {})).toBe("'postgres://u:****@h:5432/db'");
+    expect(hint({ db: 'postgres://u@h/db' }, {})).toBe('postgres://u@h/db');
   });
 });

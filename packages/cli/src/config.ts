@@ -1,5 +1,5 @@
 import { homedir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { ConfigError, UsageError } from './errors.js';
 
 /** Options every command accepts, as typed on the command line. */
@@ -149,6 +149,39 @@ export function resolveDatabase(flags: GlobalOptions, env: NodeJS.ProcessEnv): D
     nonEmpty(env.MSG_DATA_DIR) ??
     join(nonEmpty(env.XDG_DATA_HOME) ?? join(homedir(), '.local', 'share'), 'messenger');
   return { databaseUrl, lockTimeoutMs: readMillis(env, 'MSG_LOCK_TIMEOUT_MS', 10_000) };
+}
+
+/**
+ * How another terminal names the database `database` came from, for a command to print
+ * (`msg --db <this> users add …`): undefined for the default database (no flag needed there),
+ * `"$DATABASE_URL"` when it came from that variable (its password stays out of the output), the
+ * absolute directory of an embedded database, or a PostgreSQL URL given with --db, its
+ * password hidden. Quoted for a POSIX shell where needed.
+ */
+export function databaseHint(
+  flags: GlobalOptions,
+  env: NodeJS.ProcessEnv,
+  database: DatabaseSettings,
+): string | undefined {
+  if (nonEmpty(flags.db) === undefined) {
+    if (nonEmpty(env.DATABASE_URL) !== undefined) return '"$DATABASE_URL"';
+    if (nonEmpty(env.MSG_DATA_DIR) === undefined) return undefined;
+  }
+  const url = database.databaseUrl;
+  if (/^postgres(ql)?:\/\//i.test(url)) {
+    try {
+      const parsed = new URL(url);
+      if (parsed.password !== '') parsed.password = '****';
+      return shellQuote(parsed.href);
+    } catch {
+      return shellQuote(url);
+    }
+  }
+  return shellQuote(url.startsWith('file://') ? url : resolve(url));
+}
+
+function shellQuote(text: string): string {
+  return /^[\w@%+=:,./-]+$/.test(text) ? text : `'${text.replaceAll("'", "'\\''")}'`;
 }
 
 /** Reads a non-negative whole number of milliseconds from `env[name]`, or `fallback` when unset. */
