@@ -1,7 +1,7 @@
 import { STATUS_CODES } from 'node:http';
 import type { ValidationIssue } from '@messenger/core';
 import { RemoteError } from '../errors.js';
-import { terminalSafe } from '../output.js';
+import { terminalSafe } from '../terminal-safe.js';
 import { parseRetryAfter } from './http-retry.js';
 
 /** An answer of the HTTP API that is not a success. */
