@@ -1,4 +1,4 @@
-import { Argument, Command } from 'commander';
+import { Argument, Command, Option } from 'commander';
 import { createClient } from './client/create-client.js';
 import type { MessengerClient } from './client/messenger-client.js';
 import { dbMigrateCommand } from './commands/db-migrate.js';
@@ -19,6 +19,7 @@ import { type WatchOptions, watchCommand } from './commands/watch.js';
 import { whoamiCommand } from './commands/whoami.js';
 import { completionScript, SHELLS, type Shell } from './completion.js';
 import {
+  databaseHint,
   type GlobalOptions,
   type HttpTransport,
   resolveDatabase,
@@ -473,8 +474,32 @@ Exit codes: 0 ok, 2 usage or validation error, 1 runtime error.`,
     .option('-p, --port <port>', 'port to listen on', '8000')
     .option('-H, --host <host>', 'address to listen on', '127.0.0.1')
     .option('--log-level <level>', 'fatal, error, warn, info, debug, trace or silent', 'info')
+    .addOption(
+      new Option(
+        '--auth <mode>',
+        'token: every /api/messages… route needs a token; open: names are free text, anyone reads everything',
+      )
+        .choices(['token', 'open'])
+        .default('token'),
+    )
+    .option(
+      '--rate-limit <rate>',
+      'token mode: requests per user, e.g. 20/s or 600/m, or off (default 20/s)',
+    )
+    .option(
+      '--allowed-origin <origin>',
+      'a web origin allowed to call the API from a browser, e.g. https://app.example.com (repeatable)',
+      (value: string, previous: string[]) => [...previous, value],
+      [] as string[],
+    )
     .action(async (opts: ServeOptions) => {
-      await serveCommand(resolveDatabase(program.opts<GlobalOptions>(), ctx.env), opts, ctx.out);
+      const flags = program.opts<GlobalOptions>();
+      const database = resolveDatabase(flags, ctx.env);
+      await serveCommand(
+        { ...database, hint: databaseHint(flags, ctx.env, database) },
+        opts,
+        ctx.out,
+      );
     });
 
   program

@@ -71,7 +71,7 @@ describe.each(backends())('msg over HTTP and direct on $name: same output', ({ n
       directDb = join(dir, 'direct');
       messenger = await openMessenger();
     }
-    app = await buildApp({ messenger });
+    app = await buildApp({ messenger, auth: { mode: 'open' } });
     api = await app.listen({ port: 0, host: '127.0.0.1' });
   });
 

@@ -117,7 +117,7 @@ describe('msg watch over HTTP', () => {
   let port: number;
 
   const start = async () => {
-    app = await buildApp({ messenger, closeMessenger: false });
+    app = await buildApp({ messenger, closeMessenger: false, auth: { mode: 'open' } });
     await app.listen({ port, host: '127.0.0.1' });
   };
 
@@ -175,7 +175,7 @@ describe('msg watch over HTTP', () => {
       databaseUrl: `postgres://postgres@127.0.0.1:${await freePort()}/nowhere`,
       migrate: false,
     });
-    const down = await buildApp({ messenger: nowhere });
+    const down = await buildApp({ messenger: nowhere, auth: { mode: 'open' } });
     let attempts = 0;
     down.server.on('upgrade', () => {
       attempts++;

@@ -46,6 +46,8 @@ describe('README', () => {
       host: '127.0.0.1',
       migrate: true,
       logger: false,
+      // The client library example uses free-text names: the original's open mode.
+      auth: 'open',
     });
   });
   afterAll(async () => {

@@ -151,6 +151,43 @@ describe.skipIf(!serverPart)('msg against msg serve in token mode (needs the ser
   });
 });
 
+describe('msg serve refuses bad security settings before opening anything', () => {
+  it.each([
+    [
+      ['--auth', 'maybe'],
+      /^error: option '--auth <mode>' argument 'maybe' is invalid\. Allowed choices are token, open\./,
+    ],
+    [
+      ['--rate-limit', '5/h'],
+      /^msg: error: --rate-limit: must be requests per second or minute \(20\/s, 600\/m\) or off; got "5\/h"\n$/,
+    ],
+    [['--rate-limit', '0/s'], /^msg: error: --rate-limit: /],
+    [
+      ['--auth', 'open', '--rate-limit', '20/s'],
+      /^msg: error: --rate-limit is per user, and --auth open has no users/,
+    ],
+    [
+      ['--allowed-origin', 'https://app.example.com/'],
+      /^msg: error: --allowed-origin: must be an origin: .*got "https:\/\/app\.example\.com\/"\n$/,
+    ],
+    [
+      ['--allowed-origin', 'https://ok.example', '--allowed-origin', 'app.example.com'],
+      /^msg: error: --allowed-origin: .*got "app\.example\.com"\n$/,
+    ],
+  ])('msg serve %j', async (args, line) => {
+    const dir = mkdtempSync(join(tmpdir(), 'msg-serve-flags-'));
+    try {
+      const r = await runMsg(['serve', '--port', '0', ...args], { env: { MSG_DATA_DIR: dir } });
+      expect(r.stderr).toMatch(line);
+      expect(r.code).toBe(2);
+      // Nothing was opened: no database was created.
+      expect(existsSync(join(dir, 'pgdata'))).toBe(false);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
 describe.skipIf(!serverPart)('msg serve --auth open (needs the server part)', () => {
   it('has nothing to log in to, and takes free-text names', async () => {
     const home = mkdtempSync(join(tmpdir(), 'msg-open-mode-'));

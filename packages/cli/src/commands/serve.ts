@@ -1,3 +1,4 @@
+import { join } from 'node:path';
 import type { DatabaseSettings } from '../config.js';
 import { UsageError } from '../errors.js';
 import type { Output } from '../output.js';
@@ -7,14 +8,23 @@ export interface ServeOptions {
   readonly port: string;
   readonly host: string;
   readonly logLevel: string;
+  /** `token` (every /api/messages… route needs a token) or `open` (the original's behaviour). */
+  readonly auth: 'token' | 'open';
+  /** Per-user limit in token mode: `20/s`, `600/m` or `off`; the server's default when unset. */
+  readonly rateLimit?: string | undefined;
+  /** Origins whose web pages may call the API from a browser. */
+  readonly allowedOrigin: readonly string[];
 }
 
 /**
- * `msg serve`: runs the HTTP API on this machine's database (embedded by
- * default), with migrations applied, until SIGINT/SIGTERM.
+ * `msg serve`: runs the HTTP API on this machine's database (embedded by default), with
+ * migrations applied, until SIGINT/SIGTERM. On the embedded database it also serves the
+ * control socket `<dir>/control.sock`, through which `msg users …` and `msg tokens …` reach
+ * the database it holds. `database` is what to say in the "no users yet" hint: the `--db`
+ * to give `msg users add` in another terminal, or undefined for the default database.
  */
 export async function serveCommand(
-  database: DatabaseSettings,
+  database: DatabaseSettings & { readonly hint: string | undefined },
   options: ServeOptions,
   out: Output,
 ): Promise<void> {
@@ -24,7 +34,19 @@ export async function serveCommand(
       `--port: must be a whole number from 0 to 65535; got ${JSON.stringify(options.port)}`,
     );
   }
-  const { startServer } = await import('@messenger/server');
+  const rateLimit = options.rateLimit === undefined ? undefined : parseRateLimit(options.rateLimit);
+  if (rateLimit !== undefined && options.auth === 'open') {
+    throw new UsageError(
+      '--rate-limit is per user, and --auth open has no users: put nginx in front for a limit per address (see the README)',
+    );
+  }
+  const allowedOrigins = options.allowedOrigin.map(checkOrigin);
+  const [{ startServer }, { embeddedDataDirectory }] = await Promise.all([
+    import('@messenger/server'),
+    import('@messenger/core'),
+  ]);
+  const dataDir = embeddedDataDirectory(database.databaseUrl);
+  const addUser = `msg ${database.hint === undefined ? '' : `--db ${database.hint} `}users add <name>`;
   const server = await startServer({
     databaseUrl: database.databaseUrl,
     port,
@@ -32,7 +54,46 @@ export async function serveCommand(
     migrate: true,
     logger: { level: options.logLevel },
     purpose: `msg serve on http://${options.host}:${port}; use --api http://${options.host}:${port}`,
+    auth: options.auth,
+    ...(rateLimit !== undefined && { rateLimit }),
+    allowedOrigins,
+    ...(dataDir !== undefined && { controlSocket: join(dataDir, 'control.sock') }),
+    onNoUsers: () => out.note(`no users yet — create one in another terminal: ${addUser}`),
   });
-  out.note(`messenger API on ${server.url} (docs: ${server.url}/api/docs); Ctrl-C stops it`);
+  out.note(
+    `messenger API on ${server.url} in ${options.auth} mode (docs: ${server.url}/api/docs); Ctrl-C stops it`,
+  );
   await server.closed;
+}
+
+/** `20/s`, `600/m` or `off`; a burst of twice the rate per second (at least 1). */
+function parseRateLimit(raw: string): { perSecond: number; burst: number } | 'off' {
+  const text = raw.trim().toLowerCase();
+  if (text === 'off') return 'off';
+  const m = /^(\d{1,6})\s*\/\s*(s|m)$/.exec(text);
+  const count = Number(m?.[1]);
+  if (!m || count < 1) {
+    throw new UsageError(
+      `--rate-limit: must be requests per second or minute (20/s, 600/m) or off; got ${JSON.stringify(raw)}`,
+    );
+  }
+  const perSecond = m[2] === 'm' ? count / 60 : count;
+  return { perSecond, burst: Math.max(1, Math.ceil(perSecond * 2)) };
+}
+
+/** An exact origin: `https://app.example.com` or `http://localhost:3000`, nothing more. */
+function checkOrigin(raw: string): string {
+  let origin: string | undefined;
+  try {
+    const url = new URL(raw);
+    if (url.protocol === 'http:' || url.protocol === 'https:') origin = url.origin;
+  } catch {
+    // Refused below.
+  }
+  if (origin === undefined || origin !== raw) {
+    throw new UsageError(
+      `--allowed-origin: must be an origin: scheme, host and port only, as a browser sends it (https://app.example.com); got ${JSON.stringify(raw)}`,
+    );
+  }
+  return origin;
 }
