@@ -1,5 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { resolveTransport } from './config.js';
+import {
+  databaseHint,
+  resolveDatabase,
+  resolveToken,
+  resolveTransport,
+  tokenExposure,
+} from './config.js';
 import { ConfigError, UsageError } from './errors.js';
 
 const API = 'http://127.0.0.1:8000/';
@@ -91,5 +97,95 @@ describe('resolveTransport', () => {
     expect(resolveTransport({}, { MSG_DATA_DIR: '/d', MSG_RETRIES: 'x' })).toMatchObject({
       kind: 'direct',
     });
+  });
+});
+
+describe('resolveToken', () => {
+  const stored = () => 'msg_stored';
+  it('takes --token, else MSG_TOKEN, else the stored token, and says which', () => {
+    expect(resolveToken({ token: ' msg_flag ' }, { MSG_TOKEN: 'msg_env' }, stored)).toEqual({
+      token: 'msg_flag',
+      source: 'flag',
+    });
+    expect(resolveToken({}, { MSG_TOKEN: 'msg_env' }, stored)).toEqual({
+      token: 'msg_env',
+      source: 'env',
+    });
+    expect(resolveToken({}, { MSG_TOKEN: ' ' }, stored)).toEqual({
+      token: 'msg_stored',
+      source: 'stored',
+    });
+    expect(resolveToken({}, {}, () => undefined)).toEqual({ token: undefined, source: 'none' });
+  });
+
+  it('does not read the store when a token is given', () => {
+    const never = () => {
+      throw new Error('read the store');
+    };
+    expect(resolveToken({ token: 'msg_a' }, {}, never).source).toBe('flag');
+    expect(resolveToken({}, { MSG_TOKEN: 'msg_a' }, never).source).toBe('env');
+  });
+
+  it('refuses what cannot be a header, naming the source and never echoing it', () => {
+    expect(() => resolveToken({ token: 'msg_a b' }, {}, stored)).toThrow(UsageError);
+    expect(() => resolveToken({}, { MSG_TOKEN: 'msg_\u0007secret' }, stored)).toThrow(ConfigError);
+    expect(() => resolveToken({}, { MSG_TOKEN: 'msg_é' }, stored)).toThrow(
+      /^MSG_TOKEN: must be a token/,
+    );
+    try {
+      resolveToken({}, { MSG_TOKEN: 'msg_\nsecret' }, stored);
+    } catch (err) {
+      expect((err as Error).message).not.toContain('secret');
+    }
+  });
+});
+
+describe('tokenExposure', () => {
+  it('lets a token go over https:// anywhere and over http:// to this machine', () => {
+    for (const url of [
+      'https://m.example/',
+      'http://127.0.0.1:8000/',
+      'http://127.1.2.3/',
+      'http://localhost:8000/',
+      'http://api.localhost/',
+      'http://[::1]:8000/',
+      'http://[::ffff:127.0.0.1]/',
+    ]) {
+      expect(tokenExposure(url), url).toBeUndefined();
+    }
+  });
+
+  it('refuses plain http:// to any other host, naming it', () => {
+    for (const url of [
+      'http://m.example:8000/',
+      'http://10.0.0.1/',
+      'http://128.0.0.1/',
+      'http://[::2]/',
+      'http://localhost.example/',
+      'http://0.0.0.0:8000/',
+    ]) {
+      expect(tokenExposure(url), url).toMatch(/^refusing to send a token over plain http:\/\/ to /);
+    }
+    expect(tokenExposure('http://m.example:8000/')).toContain('m.example:8000');
+  });
+});
+
+describe('databaseHint (what msg serve tells to run in another terminal)', () => {
+  const hint = (flags: { db?: string }, env: NodeJS.ProcessEnv) =>
+    databaseHint(flags, env, resolveDatabase(flags, env));
+  it('names no database for the default one', () => {
+    expect(hint({}, {})).toBeUndefined();
+    expect(hint({}, { XDG_DATA_HOME: '/x/data' })).toBeUndefined();
+  });
+  it('names the directory of --db or MSG_DATA_DIR, absolute and quoted for a shell', () => {
+    expect(hint({ db: '/srv/msg' }, {})).toBe('/srv/msg');
+    expect(hint({}, { MSG_DATA_DIR: '/srv/my data' })).toBe("'/srv/my data'");
+    expect(hint({ db: "/srv/it's" }, {})).toBe("'/srv/it'\\''s'");
+    expect(hint({ db: 'rel/dir' }, {})).toBe(`${process.cwd()}/rel/dir`);
+  });
+  it('never prints a password: DATABASE_URL stays a variable, a --db URL is masked', () => {
+    expect(hint({}, { DATABASE_URL: 'postgres://u:secret@h/db' })).toBe('"$DATABASE_URL"');
+    expect(hint({ db: 'postgres://u:secret@h:5432/db' }, {})).toBe("'postgres://u:****@h:5432/db'");
+    expect(hint({ db: 'postgres://u@h/db' }, {})).toBe('postgres://u@h/db');
   });
 });

@@ -26,3 +26,12 @@ export class RemoteError extends Error {
     this.status = status;
   }
 }
+
+/**
+ * The command cannot do what it was asked on this machine or with this server, though it was
+ * called correctly: a credentials file others can read, a login to a server that has no
+ * users. Printed as `msg: error: <message>`, exit code 1.
+ */
+export class CommandError extends Error {
+  readonly code = 'error';
+}

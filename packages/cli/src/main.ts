@@ -1,6 +1,7 @@
 import { createRequire } from 'node:module';
 import { CommanderError } from 'commander';
-import { ConfigError, RemoteError, UsageError } from './errors.js';
+import { CommandError, ConfigError, RemoteError, UsageError } from './errors.js';
+import { hintOf } from './login-hint.js';
 import { processOutput } from './output.js';
 import { buildProgram } from './program.js';
 import { readStdin } from './read-stdin.js';
@@ -31,12 +32,16 @@ async function failureOf(err: unknown): Promise<Failure> {
   if (err instanceof UsageError || err instanceof ConfigError) {
     return { line: `msg: error: ${err.message}`, exitCode: EXIT.usage };
   }
+  if (err instanceof CommandError) {
+    return { line: `msg: error: ${err.message}`, exitCode: EXIT.runtime };
+  }
   // Loaded here, not up front: `msg --api …` never needs core (and its database
   // drivers) unless something failed.
   const { ErrorCode, MessengerError } = await import('@messenger/core');
   if (err instanceof RemoteError || err instanceof MessengerError) {
+    const hint = hintOf(err);
     return {
-      line: `msg: ${err.code}: ${err.message}`,
+      line: `msg: ${err.code}: ${err.message}${hint === undefined ? '' : `; ${hint}`}`,
       exitCode: err.code === ErrorCode.validationFailed ? EXIT.usage : EXIT.runtime,
     };
   }
@@ -50,7 +55,14 @@ async function failureOf(err: unknown): Promise<Failure> {
 
 async function main(): Promise<number> {
   const out = processOutput();
-  const program = buildProgram({ env: process.env, out, readStdin, version });
+  const program = buildProgram({
+    env: process.env,
+    out,
+    readStdin,
+    stdinIsTerminal: process.stdin.isTTY === true,
+    promptSecret: async (prompt) => (await import('./secret-prompt.js')).promptSecret(prompt),
+    version,
+  });
   try {
     await program.parseAsync(process.argv);
     return EXIT.ok;

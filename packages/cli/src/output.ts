@@ -1,6 +1,9 @@
 import type { Message } from '@messenger/core';
 import { Chalk, type ChalkInstance } from 'chalk';
 import { startSpinner } from './spinner.js';
+import { terminalSafe } from './terminal-safe.js';
+
+export { terminalSafe };
 
 /** Where and how a command prints. Data goes to stdout, diagnostics to stderr. */
 export interface Output {
@@ -38,21 +41,6 @@ export function processOutput(): Output {
     progress: (text) =>
       process.stderr.isTTY === true ? startSpinner(process.stderr, text) : () => {},
   };
-}
-
-const UNSAFE = /[\p{Cc}\u2028\u2029]/gu;
-
-/**
- * Makes untrusted text safe to show on a terminal: control characters (escape
- * sequences could rewrite the screen) become visible `\xNN` / `\u{…}` escapes;
- * newlines and tabs are kept.
- */
-export function terminalSafe(text: string): string {
-  return text.replace(UNSAFE, (c) => {
-    if (c === '\n' || c === '\t') return c;
-    const cp = c.codePointAt(0) ?? 0;
-    return cp <= 0xff ? `\\x${cp.toString(16).padStart(2, '0')}` : `\\u{${cp.toString(16)}}`;
-  });
 }
 
 /** One line describing a stored message. */

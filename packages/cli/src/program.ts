@@ -1,14 +1,37 @@
-import { Argument, Command } from 'commander';
+import { Argument, Command, Option } from 'commander';
 import { createClient } from './client/create-client.js';
 import type { MessengerClient } from './client/messenger-client.js';
 import { dbMigrateCommand } from './commands/db-migrate.js';
 import { listCommand } from './commands/list.js';
+import { loginCommand } from './commands/login.js';
+import { logoutCommand } from './commands/logout.js';
 import { readCommand } from './commands/read.js';
 import { sendCommand } from './commands/send.js';
 import { type ServeOptions, serveCommand } from './commands/serve.js';
+import {
+  type TokensCreateOptions,
+  tokensCreateCommand,
+  tokensListCommand,
+  tokensRevokeCommand,
+} from './commands/tokens.js';
+import { usersAddCommand, usersDisableCommand, usersListCommand } from './commands/users.js';
 import { type WatchOptions, watchCommand } from './commands/watch.js';
+import { whoamiCommand } from './commands/whoami.js';
 import { completionScript, SHELLS, type Shell } from './completion.js';
-import { type GlobalOptions, resolveDatabase, resolveTransport } from './config.js';
+import {
+  databaseHint,
+  type GlobalOptions,
+  type HttpTransport,
+  resolveDatabase,
+  resolveToken,
+  resolveTransport,
+  type TokenSettings,
+  type Transport,
+  tokenExposure,
+} from './config.js';
+import { credentialsPath, readLogin } from './credentials.js';
+import { UsageError } from './errors.js';
+import { loginHint, withHint } from './login-hint.js';
 import type { Output } from './output.js';
 import { preferQuickStart } from './quick-start.js';
 
@@ -17,6 +40,10 @@ export interface ProgramContext {
   readonly env: NodeJS.ProcessEnv;
   readonly out: Output;
   readonly readStdin: () => Promise<string>;
+  /** Whether standard input is a terminal (where a secret must be asked for, not read). */
+  readonly stdinIsTerminal: boolean;
+  /** Asks for a secret on the terminal without echoing it. */
+  readonly promptSecret: (prompt: string) => Promise<string>;
   readonly version: string;
 }
 
@@ -41,6 +68,14 @@ export function buildProgram(ctx: ProgramContext): Command {
       '--timeout <ms>',
       'HTTP API: give up after this long, retries included (env: MSG_REQUEST_TIMEOUT_MS, default 30000)',
     )
+    .option(
+      '--token <token>',
+      'HTTP API: the bearer token to send, instead of the one msg login saved (env: MSG_TOKEN; other users can see a flag in the process list)',
+    )
+    .option(
+      '--insecure',
+      'HTTP API: allow sending the token over plain http:// to another machine (anyone on the way can read it)',
+    )
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride()
     .configureOutput({
@@ -53,36 +88,100 @@ export function buildProgram(ctx: ProgramContext): Command {
 Where the data lives: --db, else DATABASE_URL, else the embedded database in
 MSG_DATA_DIR, else $XDG_DATA_HOME/messenger, else ~/.local/share/messenger.
 With --api (or MSG_API_URL, unless --db is given) every command goes through
-a messenger server's HTTP API instead.
+a messenger server's HTTP API instead, with the token of --token, else
+MSG_TOKEN, else the one msg login saved for that server.
 
 Exit codes: 0 ok, 2 usage or validation error, 1 runtime error.`,
     );
 
-  /** Runs `fn` with a client for this invocation and always closes it. */
+  /**
+   * The client of `transport`; over HTTP with `token` (refused when it would cross the
+   * network in clear, unless --insecure).
+   */
+  const connect = (transport: Transport, token: string | undefined): Promise<MessengerClient> => {
+    if (transport.kind === 'direct') {
+      return createClient({
+        db: transport.database.databaseUrl,
+        lockTimeoutMs: transport.database.lockTimeoutMs,
+        purpose: `msg ${process.argv.slice(2, 3).join(' ')}`,
+        onCreate: (dir) => ctx.out.progress(`creating the embedded database in ${dir} (once)`),
+      });
+    }
+    const { api } = transport;
+    if (token !== undefined) refuseExposure(api.baseUrl);
+    return createClient({
+      api: api.baseUrl,
+      token,
+      insecure: program.opts<GlobalOptions>().insecure === true,
+      timeoutMs: api.requestTimeoutMs,
+      connectTimeoutMs: api.connectTimeoutMs,
+      retries: api.retries,
+      userAgent: `msg/${ctx.version}`,
+    });
+  };
+
+  /** Unless --insecure: refuses a token bound for plain http:// to another machine. */
+  const refuseExposure = (baseUrl: string): void => {
+    const exposure = tokenExposure(baseUrl);
+    if (exposure !== undefined && program.opts<GlobalOptions>().insecure !== true) {
+      throw new UsageError(
+        `${exposure}: use https://, or --insecure if you trust every network on the way`,
+      );
+    }
+  };
+
+  /** The server `msg login`/`logout` work on: --api or MSG_API_URL. */
+  const loginServer = (command: string): HttpTransport => {
+    const transport = resolveTransport(program.opts<GlobalOptions>(), ctx.env);
+    if (transport.kind !== 'http') {
+      throw new UsageError(
+        `${command} needs a server: --api <url> or MSG_API_URL (the database directly needs no login)`,
+      );
+    }
+    return transport;
+  };
+
+  /**
+   * Runs `fn` with a client for this invocation and always closes it. `check` looks at the
+   * arguments for the transport before anything is opened. Over HTTP the token is --token,
+   * else MSG_TOKEN, else the one `msg login` saved for the server; a refusal as
+   * unauthenticated gets a hint that follows from where the token came from.
+   */
   const withClient =
-    <A extends unknown[]>(fn: (client: MessengerClient, ...args: A) => Promise<void>) =>
+    <A extends unknown[]>(
+      fn: (client: MessengerClient, ...args: A) => Promise<void>,
+      check?: (transport: Transport, ...args: A) => void,
+    ) =>
     async (...args: A) => {
       preferQuickStart();
-      const transport = resolveTransport(program.opts<GlobalOptions>(), ctx.env);
-      const client = await createClient(
-        transport.kind === 'http'
-          ? {
-              api: transport.api.baseUrl,
-              timeoutMs: transport.api.requestTimeoutMs,
-              connectTimeoutMs: transport.api.connectTimeoutMs,
-              retries: transport.api.retries,
-              userAgent: `msg/${ctx.version}`,
-            }
-          : {
-              db: transport.database.databaseUrl,
-              lockTimeoutMs: transport.database.lockTimeoutMs,
-              purpose: `msg ${process.argv.slice(2, 3).join(' ')}`,
-              onCreate: (dir) =>
-                ctx.out.progress(`creating the embedded database in ${dir} (once)`),
-            },
-      );
+      const flags = program.opts<GlobalOptions>();
+      const transport = resolveTransport(flags, ctx.env);
+      check?.(transport, ...args);
+      let tokens: TokenSettings | undefined;
+      if (transport.kind === 'http') {
+        const { baseUrl } = transport.api;
+        tokens = resolveToken(
+          flags,
+          ctx.env,
+          () => readLogin(credentialsPath(ctx.env), baseUrl)?.token,
+        );
+      } else if (flags.token !== undefined) {
+        throw new UsageError(
+          '--token is for a server (--api or MSG_API_URL): the database directly needs no token',
+        );
+      }
+      const client = await connect(transport, tokens?.token);
       try {
         await fn(client, ...args);
+      } catch (err) {
+        if (
+          transport.kind === 'http' &&
+          tokens !== undefined &&
+          (err as { code?: unknown } | null)?.code === 'unauthenticated'
+        ) {
+          throw withHint(err, loginHint(transport.api.baseUrl, tokens.source));
+        }
+        throw err;
       } finally {
         await client.close();
       }
@@ -93,7 +192,10 @@ Exit codes: 0 ok, 2 usage or validation error, 1 runtime error.`,
     .description(
       'Send a message. The text comes from the argument, or from stdin when omitted or "-".',
     )
-    .requiredOption('-f, --from <sender>', 'who sends it (1–50 characters)')
+    .option(
+      '-f, --from <sender>',
+      'who sends it (1–50 characters); over a server, the logged-in user unless given',
+    )
     .requiredOption('-t, --to <recipient>', 'who receives it (1–50 characters)')
     .argument('[text]', 'the message (1–160 characters); "-" or nothing reads stdin')
     .option('--json', 'print the stored message as JSON', false)
@@ -106,7 +208,7 @@ Exit codes: 0 ok, 2 usage or validation error, 1 runtime error.`,
         async (
           client,
           text: string | undefined,
-          opts: { from: string; to: string; json: boolean; idempotencyKey?: string },
+          opts: { from?: string; to: string; json: boolean; idempotencyKey?: string },
         ) => {
           await sendCommand(
             client,
@@ -120,6 +222,13 @@ Exit codes: 0 ok, 2 usage or validation error, 1 runtime error.`,
             ctx.out,
             ctx.readStdin,
           );
+        },
+        (transport, _text, opts) => {
+          if (transport.kind === 'direct' && opts.from === undefined) {
+            throw new UsageError(
+              "--from is required on the database directly (there is no logged-in user there; over a server, --from defaults to the token's user)",
+            );
+          }
         },
       ),
     );
@@ -174,23 +283,35 @@ Exit codes: 0 ok, 2 usage or validation error, 1 runtime error.`,
   program
     .command('watch')
     .description('Print messages to a recipient as they arrive, until Ctrl-C.')
-    .requiredOption('-r, --recipient <name>', 'whose messages to follow')
+    .option(
+      '-r, --recipient <name>',
+      'whose messages to follow; over a server, the logged-in user unless given',
+    )
     .option('-s, --sender <name>', 'only messages from this sender')
     .option('--after <id-or-cursor>', 'first print every message after this one')
     .option('--json', 'print one JSON event per line', false)
     .action(
-      withClient(async (client, opts: WatchOptions) => {
-        const stop = new AbortController();
-        const onSignal = () => stop.abort();
-        process.once('SIGINT', onSignal);
-        process.once('SIGTERM', onSignal);
-        try {
-          await watchCommand(client, opts, ctx.out, stop.signal);
-        } finally {
-          process.off('SIGINT', onSignal);
-          process.off('SIGTERM', onSignal);
-        }
-      }),
+      withClient(
+        async (client, opts: WatchOptions) => {
+          const stop = new AbortController();
+          const onSignal = () => stop.abort();
+          process.once('SIGINT', onSignal);
+          process.once('SIGTERM', onSignal);
+          try {
+            await watchCommand(client, opts, ctx.out, stop.signal);
+          } finally {
+            process.off('SIGINT', onSignal);
+            process.off('SIGTERM', onSignal);
+          }
+        },
+        (transport, opts) => {
+          if (transport.kind === 'direct' && opts.recipient === undefined) {
+            throw new UsageError(
+              "--recipient is required on the database directly (there is no logged-in user there; over a server, watch follows the token's user)",
+            );
+          }
+        },
+      ),
     );
 
   const db = program.command('db').description('Database administration.');
@@ -203,14 +324,182 @@ Exit codes: 0 ok, 2 usage or validation error, 1 runtime error.`,
       }),
     );
 
+  const users = program
+    .command('users')
+    .description('Users of token mode (operators: on the database directly, not over --api).');
+  users
+    .command('add')
+    .description(
+      "Add a user and issue their first token: the token is stdout's last line, shown only this once.",
+    )
+    .argument('<name>', 'the user name (1–50 characters; unique in any case)')
+    .option('--json', 'print {"name", "token"} as JSON', false)
+    .action(
+      withClient(async (client, name: string, opts: { json: boolean }) => {
+        await usersAddCommand(client, { name, json: opts.json }, ctx.out);
+      }),
+    );
+  users
+    .command('list')
+    .description('List users, oldest first.')
+    .option('--json', 'print the users as JSON', false)
+    .action(
+      withClient(async (client, opts: { json: boolean }) => {
+        await usersListCommand(client, opts, ctx.out);
+      }),
+    );
+  users
+    .command('disable')
+    .description('Disable a user: none of their tokens works any more (nothing is deleted).')
+    .argument('<name>', 'the user name')
+    .option('--json', 'print the user as JSON', false)
+    .action(
+      withClient(async (client, name: string, opts: { json: boolean }) => {
+        await usersDisableCommand(client, { name, json: opts.json }, ctx.out);
+      }),
+    );
+
+  const tokens = program
+    .command('tokens')
+    .description(
+      'Bearer tokens of token mode (operators: on the database directly, not over --api).',
+    );
+  tokens
+    .command('create')
+    .description("Issue a token for a user: the token is stdout's last line, shown only this once.")
+    .argument('<name>', 'whose token it is')
+    .option('--label <label>', 'what it is for, shown in lists (1–100 characters)')
+    .option(
+      '--expires <when>',
+      'when it stops working: a time from now (90m, 12h, 30d, 1w) or an ISO-8601 date-time (default: never)',
+    )
+    .option('--json', 'print the token and its record as JSON', false)
+    .action(
+      withClient(async (client, name: string, opts: Omit<TokensCreateOptions, 'name'>) => {
+        await tokensCreateCommand(client, { ...opts, name }, ctx.out);
+      }),
+    );
+  tokens
+    .command('list')
+    .description("List tokens (all, or one user's), oldest first: never the secret.")
+    .argument('[name]', "only this user's tokens")
+    .option('--json', 'print the tokens as JSON', false)
+    .action(
+      withClient(async (client, name: string | undefined, opts: { json: boolean }) => {
+        await tokensListCommand(client, { name, json: opts.json }, ctx.out);
+      }),
+    );
+  tokens
+    .command('revoke')
+    .description('Revoke a token by its id (tokens list shows it): it stops working at once.')
+    .argument('<token-id>', "the token's id")
+    .option('--json', "print the token's record as JSON", false)
+    .action(
+      withClient(async (client, id: string, opts: { json: boolean }) => {
+        await tokensRevokeCommand(client, { id, json: opts.json }, ctx.out);
+      }),
+    );
+
+  program
+    .command('login')
+    .description(
+      'Save a token for a server (--api or MSG_API_URL), checked with it first: asked for without echo, or read from stdin.',
+    )
+    .option('--token-stdin', 'read the token from standard input (a pipe), not from a prompt')
+    .action(async (opts: { tokenStdin?: boolean }) => {
+      const transport = loginServer('login');
+      const { baseUrl } = transport.api;
+      if (program.opts<GlobalOptions>().token !== undefined) {
+        throw new UsageError(
+          'login reads the token from a prompt or --token-stdin, not --token (a flag stays in your shell history)',
+        );
+      }
+      // Before the token is asked for: nobody should paste it only to see it refused.
+      refuseExposure(baseUrl);
+      let readToken: () => Promise<string>;
+      if (opts.tokenStdin) {
+        if (ctx.stdinIsTerminal) {
+          throw new UsageError(
+            '--token-stdin reads a pipe, and stdin is a terminal (the token would show as you type it): leave out --token-stdin to be asked for it without echo',
+          );
+        }
+        readToken = ctx.readStdin;
+      } else {
+        if (!ctx.stdinIsTerminal) {
+          throw new UsageError(
+            'stdin is not a terminal to ask for the token on: pipe the token in with --token-stdin',
+          );
+        }
+        readToken = () => ctx.promptSecret(`token for ${baseUrl} (not shown): `);
+      }
+      await loginCommand(
+        {
+          baseUrl,
+          credentialsPath: credentialsPath(ctx.env),
+          envTokenSet: (ctx.env.MSG_TOKEN ?? '').trim() !== '',
+        },
+        readToken,
+        (token) => connect(transport, token),
+        ctx.out,
+      );
+    });
+
+  program
+    .command('logout')
+    .description('Forget the token saved for a server (--api or MSG_API_URL).')
+    .action(() => {
+      logoutCommand(
+        { baseUrl: loginServer('logout').api.baseUrl, credentialsPath: credentialsPath(ctx.env) },
+        ctx.out,
+      );
+    });
+
+  program
+    .command('whoami')
+    .description(
+      'Say who the commands act as: over a server, whose token it is; on the database directly, nobody.',
+    )
+    .option('--json', 'print {"auth", "name", …} as JSON', false)
+    .action(
+      withClient(async (client, opts: { json: boolean }) => {
+        const transport = resolveTransport(program.opts<GlobalOptions>(), ctx.env);
+        const where = transport.kind === 'http' ? transport.api.baseUrl : 'the database';
+        await whoamiCommand(client, { json: opts.json, where }, ctx.out);
+      }),
+    );
+
   program
     .command('serve')
     .description('Run the HTTP API on this database (embedded by default; migrations are applied).')
     .option('-p, --port <port>', 'port to listen on', '8000')
     .option('-H, --host <host>', 'address to listen on', '127.0.0.1')
     .option('--log-level <level>', 'fatal, error, warn, info, debug, trace or silent', 'info')
+    .addOption(
+      new Option(
+        '--auth <mode>',
+        'token: every /api/messages… route needs a token; open: names are free text, anyone reads everything',
+      )
+        .choices(['token', 'open'])
+        .default('token'),
+    )
+    .option(
+      '--rate-limit <rate>',
+      'token mode: requests per user, e.g. 20/s or 600/m, or off (default 20/s)',
+    )
+    .option(
+      '--allowed-origin <origin>',
+      'a web origin allowed to call the API from a browser, e.g. https://app.example.com (repeatable)',
+      (value: string, previous: string[]) => [...previous, value],
+      [] as string[],
+    )
     .action(async (opts: ServeOptions) => {
-      await serveCommand(resolveDatabase(program.opts<GlobalOptions>(), ctx.env), opts, ctx.out);
+      const flags = program.opts<GlobalOptions>();
+      const database = resolveDatabase(flags, ctx.env);
+      await serveCommand(
+        { ...database, hint: databaseHint(flags, ctx.env, database) },
+        opts,
+        ctx.out,
+      );
     });
 
   program

@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { resolveTime } from './relative-time.js';
+import { looksLikeDate, resolveLater, resolveTime } from './relative-time.js';
 
 /** Runs the checks with the process's local time zone set to `tz`. */
 function inZone(tz: string, fn: () => void): void {
@@ -104,5 +104,20 @@ describe('resolveTime', () => {
       expect(resolveTime('today', noon)).toBe('2026-09-06T04:00:00.000Z'); // 01:00 -03
       expect(resolveTime('yesterday', noon)).toBe('2026-09-05T04:00:00.000Z'); // 00:00 -04
     });
+  });
+});
+
+describe('resolveLater (--expires)', () => {
+  const now = new Date('2026-06-15T12:34:56.789Z');
+  it('takes amounts of time from now', () => {
+    expect(resolveLater('90m', now)).toBe('2026-06-15T14:04:56.789Z');
+    expect(resolveLater('30d', now)).toBe('2026-07-15T12:34:56.789Z');
+    expect(resolveLater(' 1W ', now)).toBe('2026-06-22T12:34:56.789Z');
+  });
+  it('passes anything else on as given, for core to check', () => {
+    expect(resolveLater('2030-01-01', now)).toBe('2030-01-01');
+    expect(resolveLater('today', now)).toBe('today');
+    expect(looksLikeDate('2030-01-01')).toBe(true);
+    expect(looksLikeDate('soon')).toBe(false);
   });
 });

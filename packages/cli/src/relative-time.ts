@@ -13,14 +13,35 @@ const AMOUNT = /^(\d{1,9})\s*([smhdw])$/;
  */
 export function resolveTime(value: string, now: Date = new Date()): string {
   const text = value.trim().toLowerCase();
-  const amount = AMOUNT.exec(text);
-  if (amount) {
-    const unit = amount[2] as keyof typeof UNIT_MS;
-    return new Date(now.getTime() - Number(amount[1]) * UNIT_MS[unit]).toISOString();
-  }
+  const amount = amountMs(text);
+  if (amount !== undefined) return new Date(now.getTime() - amount).toISOString();
   if (text === 'today') return startOfLocalDay(now, 0).toISOString();
   if (text === 'yesterday') return startOfLocalDay(now, -1).toISOString();
   return value;
+}
+
+/**
+ * Resolves an amount of time from now (`90m`, `12h`, `30d`, `1w`; `d` is 24 hours, `w` 7 × 24
+ * hours) to the ISO-8601 instant that long after `now`, as `--expires` takes it. Anything else
+ * is returned as given, for core to validate as an ISO-8601 date-time.
+ */
+export function resolveLater(value: string, now: Date = new Date()): string {
+  const amount = amountMs(value.trim().toLowerCase());
+  return amount === undefined ? value : new Date(now.getTime() + amount).toISOString();
+}
+
+/**
+ * Whether `value` starts like an ISO-8601 date (`2026-01…`), so that core's check of the
+ * rest says what is wrong with it; anything else is not a date at all.
+ */
+export function looksLikeDate(value: string): boolean {
+  return /^\s*\d{4}-\d\d/.test(value);
+}
+
+function amountMs(text: string): number | undefined {
+  const amount = AMOUNT.exec(text);
+  if (!amount) return undefined;
+  return Number(amount[1]) * UNIT_MS[amount[2] as keyof typeof UNIT_MS];
 }
 
 /**

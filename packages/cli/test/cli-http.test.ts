@@ -404,7 +404,7 @@ describe('msg over HTTP: failures, retries and settings', () => {
       [
         429,
         { code: 'rate_limited', message: 'too many requests' },
-        'rate_limited: too many requests',
+        'rate_limited: too many requests (try again later)',
       ],
       [
         500,

@@ -37,11 +37,13 @@ describe('msg completion', () => {
       env: {},
       out: processOutput(),
       readStdin: async () => '',
+      stdinIsTerminal: false,
+      promptSecret: async () => '',
       version: '0',
     });
     const fish = (await runMsg(['completion', 'fish'])).stdout;
     const bash = (await runMsg(['completion', 'bash'])).stdout;
-    const walk = (cmd: typeof program): void => {
+    const walk = (cmd: typeof program, path: string[]): void => {
       for (const o of cmd.options) {
         if (o.long) {
           expect(bash).toContain(o.long);
@@ -49,12 +51,14 @@ describe('msg completion', () => {
         }
       }
       for (const c of cmd.commands) {
-        expect(bash).toContain(`'${c.name()}'`);
+        // The words that lead to it (`'users add'`): bash dispatches on them.
+        expect(bash).toContain(`'${[...path, c.name()].join(' ')}'`);
         expect(fish).toContain(`-a ${c.name()} `);
-        walk(c);
+        walk(c, [...path, c.name()]);
       }
     };
-    walk(program);
+    walk(program, []);
+    expect(bash).toContain("'tokens revoke'");
   });
 
   it('refuses an unknown shell', async () => {

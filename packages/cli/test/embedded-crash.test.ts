@@ -154,7 +154,7 @@ describe('the embedded database after a killed msg', () => {
     const serve = startProcess(
       'msg serve',
       process.execPath,
-      [MSG_BIN, 'serve', '--port', String(port), '--log-level', 'warn'],
+      [MSG_BIN, 'serve', '--auth', 'open', '--port', String(port), '--log-level', 'warn'],
       { env: dataDirEnv(dataDir) },
     );
     const url = `http://127.0.0.1:${port}`;

@@ -124,11 +124,16 @@ try { await client.send({ sender: '', recipient: 'alice', message_content: 'x' }
 catch (err) { console.log(err.name, err.code); }
 await client.close();
 console.log(m.id, m.message_content);
+const remote = await createClient({ api: 'http://127.0.0.1:9', retries: 0 });
+try { await remote.list({}); } catch (err) { console.log(err.name, err.code); }
+await remote.close();
 `,
     );
     const r = run(process.execPath, [script]);
     expect(r.stderr).toBe('');
-    expect(r.stdout).toBe('ValidationError validation_failed\n1 from the library\n');
+    expect(r.stdout).toBe(
+      'ValidationError validation_failed\n1 from the library\nUnavailableError unavailable\n',
+    );
   });
 
   it(`messenger-server answers /healthz (${postgresUrl ? 'PostgreSQL' : 'embedded'})`, async () => {

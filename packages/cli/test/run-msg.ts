@@ -15,10 +15,13 @@ export interface MsgResult {
 
 /**
  * A clean environment for `msg` (no DATABASE_URL, no MSG_API_URL leaking from the test
- * runner: only PATH, HOME, TMPDIR and LANG) plus `vars`.
+ * runner: only PATH, HOME, TMPDIR and LANG; XDG_CONFIG_HOME where no credentials are, so
+ * that no login of the person running the tests is used) plus `vars`.
  */
 export function msgEnv(vars: Record<string, string | undefined> = {}): Record<string, string> {
-  const env: Record<string, string> = {};
+  const env: Record<string, string> = {
+    XDG_CONFIG_HOME: join(tmpdir(), `msg-test-no-config-${process.pid}`),
+  };
   for (const k of ['PATH', 'HOME', 'TMPDIR', 'LANG']) {
     const v = process.env[k];
     if (v !== undefined) env[k] = v;

@@ -45,6 +45,7 @@ export {
 export type { SendOutcome } from './idempotency.repository.js';
 export type { Message, MessagePage } from './message.js';
 export {
+  embeddedDataDirectory,
   Messenger,
   type MessengerOptions,
   openMessenger,

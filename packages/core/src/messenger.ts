@@ -1,3 +1,4 @@
+import { resolve } from 'node:path';
 import { abortable } from './abortable.js';
 import type {
   CreateTokenOptions,
@@ -474,7 +475,7 @@ export class Messenger {
  */
 export async function openMessenger(options: MessengerOptions = {}): Promise<Messenger> {
   const url = options.databaseUrl;
-  const isPostgres = url !== undefined && /^postgres(ql)?:\/\//i.test(url);
+  const isPostgres = url !== undefined && POSTGRES_URL.test(url);
   const conn = isPostgres
     ? await openPostgres(url, options.postgres)
     : await openPglite(embeddedDirectory(url), {
@@ -492,6 +493,23 @@ export async function openMessenger(options: MessengerOptions = {}): Promise<Mes
     }
   }
   return messenger;
+}
+
+const POSTGRES_URL = /^postgres(ql)?:\/\//i;
+
+/**
+ * The directory of the embedded database a `databaseUrl` of {@link openMessenger} names, as
+ * an absolute path; `undefined` for PostgreSQL (`postgres://…`) and for the in-memory
+ * database. Where a program finds what lives beside that database (its lock, and the control
+ * socket of a server holding it).
+ * @example
+ * embeddedDataDirectory('./data'); // '/home/me/data'
+ * embeddedDataDirectory('postgres://localhost/messenger'); // undefined
+ */
+export function embeddedDataDirectory(databaseUrl: string | undefined): string | undefined {
+  if (databaseUrl !== undefined && POSTGRES_URL.test(databaseUrl)) return undefined;
+  const dir = embeddedDirectory(databaseUrl);
+  return dir === undefined ? undefined : resolve(dir);
 }
 
 function embeddedDirectory(url: string | undefined): string | undefined {

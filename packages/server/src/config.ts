@@ -1,5 +1,5 @@
 import { parseOrigin } from './origin-check.js';
-import type { RateLimit } from './rate-limit.js';
+import { parseRateLimit, type RateLimit } from './rate-limit.js';
 
 /** Settings of `messenger-server`, read from the environment once at start. */
 export interface ServerConfig {
@@ -62,19 +62,12 @@ function authMode(env: NodeJS.ProcessEnv): 'token' | 'open' {
 
 /** `RATE_LIMIT` (`20/s`, `1200/m` or `off`; default 20/s) and `RATE_BURST` (default 2 s worth). */
 function rateLimit(env: NodeJS.ProcessEnv): RateLimit | 'off' {
-  const raw = env.RATE_LIMIT?.trim().toLowerCase() || '20/s';
-  if (raw === 'off') return 'off';
-  const m = /^(\d{1,7})\s*\/\s*(s|m)$/.exec(raw);
-  const n = m ? Number(m[1]) : 0;
-  if (!m || n < 1) {
-    throw new ConfigError(
-      `RATE_LIMIT: must be requests per second or minute per user, e.g. 20/s or 1200/m, or off; got ${JSON.stringify(env.RATE_LIMIT)}`,
-    );
-  }
-  const perSecond = m[2] === 's' ? n : n / 60;
+  const r = parseRateLimit(env.RATE_LIMIT?.trim() || '20/s');
+  if (!r.ok) throw new ConfigError(`RATE_LIMIT: ${r.issues[0]?.message}`);
+  if (r.value === 'off') return 'off';
   return {
-    perSecond,
-    burst: int(env, 'RATE_BURST', Math.max(1, Math.ceil(2 * perSecond)), 1, 1_000_000),
+    perSecond: r.value.perSecond,
+    burst: int(env, 'RATE_BURST', r.value.burst, 1, 1_000_000),
   };
 }
 

@@ -12,5 +12,5 @@ export {
 } from './http-errors.js';
 export { BODY_LIMIT, DEFAULT_HEARTBEAT_MS } from './limits.js';
 export { parseOrigin } from './origin-check.js';
-export { DEFAULT_RATE_LIMIT, type RateLimit } from './rate-limit.js';
+export { DEFAULT_RATE_LIMIT, parseRateLimit, type RateLimit } from './rate-limit.js';
 export { type RunningServer, type StartOptions, startServer } from './start-server.js';

@@ -1,3 +1,4 @@
+import type { Result } from '@messenger/core';
 import type { FastifyInstance } from 'fastify';
 import { HttpError, HttpErrorCode } from './http-errors.js';
 
@@ -26,6 +27,30 @@ interface Bucket {
  * and is dropped by a sweep every {@link SWEEP_EVERY_MS}, and there are never more than
  * {@link MAX_BUCKETS}.
  */
+/**
+ * A rate as operators write it: `20/s`, `1200/m` (per user) or `off`. The burst is two
+ * seconds' worth (at least 1) unless given. One parser for `RATE_LIMIT` and `msg serve --rate-limit`.
+ */
+export function parseRateLimit(raw: string, burst?: number): Result<RateLimit | 'off'> {
+  const text = raw.trim().toLowerCase();
+  if (text === 'off') return { ok: true, value: 'off' };
+  const m = /^(\d{1,7})\s*\/\s*(s|m)$/.exec(text);
+  const n = m ? Number(m[1]) : 0;
+  if (!m || n < 1) {
+    return {
+      ok: false,
+      issues: [
+        {
+          field: 'rate_limit',
+          message: `must be requests per second or minute per user, e.g. 20/s or 1200/m, or off; got ${JSON.stringify(raw)}`,
+        },
+      ],
+    };
+  }
+  const perSecond = m[2] === 's' ? n : n / 60;
+  return { ok: true, value: { perSecond, burst: burst ?? Math.max(1, Math.ceil(2 * perSecond)) } };
+}
+
 export class TokenBuckets<K> {
   readonly #limit: RateLimit;
   readonly #buckets = new Map<K, Bucket>();

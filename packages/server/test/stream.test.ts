@@ -135,13 +135,22 @@ describe.each(backends())('live stream over WebSocket on $name', (backend) => {
   });
 
   it('answers a plain GET of the stream with 426 and Upgrade: websocket, in the error shape', async () => {
-    for (const q of ['recipient=alice', '', 'recipient=%FF']) {
+    const r = await request(`${base}/api/messages/stream?recipient=alice`);
+    expect(r.statusCode).toBe(426);
+    expect(r.headers.upgrade).toBe('websocket');
+    expect(((await r.body.json()) as { error: { code: string } }).error.code).toBe(
+      'upgrade_required',
+    );
+  });
+
+  it('answers a plain GET of a stream it would refuse as it refuses the upgrade', async () => {
+    // A WebSocket client cannot read why an upgrade was refused; a plain GET tells it.
+    for (const q of ['', 'recipient=%FF']) {
       const r = await request(`${base}/api/messages/stream?${q}`);
-      expect(r.statusCode, q).toBe(426);
-      expect(r.headers.upgrade).toBe('websocket');
-      expect(((await r.body.json()) as { error: { code: string } }).error.code).toBe(
-        'upgrade_required',
-      );
+      expect(r.statusCode, q).toBe(400);
+      const error = ((await r.body.json()) as { error: { code: string; fields: object } }).error;
+      expect(error.code, q).toBe('validation_failed');
+      expect(Object.keys(error.fields), q).toEqual(['recipient']);
     }
   });
 

@@ -1,3 +1,4 @@
+import { UsageError } from '../errors.js';
 import type { MessengerClient } from './messenger-client.js';
 
 /** A client of a messenger server's HTTP API. */
@@ -6,6 +7,11 @@ export interface ApiClientOptions {
   readonly api: string;
   /** Sent as `Authorization: Bearer <token>`. */
   readonly token?: string | undefined;
+  /**
+   * Allow sending `token` over plain `http://` to a host other than this machine. Default
+   * `false`: such a client is refused (the token would cross the network readable).
+   */
+  readonly insecure?: boolean | undefined;
   /** Limit on a whole call, retries included, in ms; 0 = none. Default 30000. */
   readonly timeoutMs?: number | undefined;
   /** Limit on opening a connection, in ms; 0 = none. Default 5000. */
@@ -35,9 +41,11 @@ export type ClientOptions = ApiClientOptions | DatabaseClientOptions;
 
 /**
  * Makes the client the `msg` commands use: the same methods, types and errors (core's
- * `ValidationError`, `NotFoundError`, `UnavailableError`, …) whether it talks to a
- * server or to the database. Each transport is loaded only when chosen. Nothing is
- * opened until the first call; `close()` it when done.
+ * `ValidationError`, `NotFoundError`, `UnauthenticatedError`, `ForbiddenError`,
+ * `UnavailableError`, …) whether it talks to a server or to the database. Each transport is
+ * loaded only when chosen. Nothing is opened until the first call; `close()` it when done.
+ * A `token` is never sent over plain `http://` to another machine unless `insecure` is set
+ * (a `UsageError` here).
  * @example
  * const client = await createClient({ api: 'http://127.0.0.1:8000' });
  * await client.send({ sender: 'bob', recipient: 'alice', message_content: 'hi' });
@@ -49,13 +57,18 @@ export async function createClient(options: ClientOptions): Promise<MessengerCli
     throw new TypeError('createClient: give either `api` or `db`, not both');
   }
   if ('api' in options) {
-    const [{ HttpClient }, { parseApiUrl }, { version }] = await Promise.all([
+    const [{ HttpClient }, { parseApiUrl, tokenExposure }, { version }] = await Promise.all([
       import('./http-client.js'),
       import('../config.js'),
       import('../version.js'),
     ]);
+    const baseUrl = parseApiUrl('api', options.api);
+    const exposure = options.token === undefined ? undefined : tokenExposure(baseUrl);
+    if (exposure !== undefined && options.insecure !== true) {
+      throw new UsageError(`${exposure}: use https://, or pass insecure: true`);
+    }
     return new HttpClient({
-      baseUrl: parseApiUrl('api', options.api),
+      baseUrl,
       connectTimeoutMs: options.connectTimeoutMs ?? 5_000,
       requestTimeoutMs: options.timeoutMs ?? 30_000,
       retries: options.retries ?? 2,

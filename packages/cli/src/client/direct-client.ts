@@ -1,5 +1,8 @@
+import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
+  embeddedDataDirectory,
+  type IssuedToken,
   type ListOptions,
   type MarkReadOptions,
   type MarkReadResult,
@@ -7,15 +10,28 @@ import {
   type MessagePage,
   type Messenger,
   type MigrationReport,
+  type NewUser,
+  parseTokenId,
+  type Result,
   type StreamEvent,
-  type StreamOptions,
+  type TokenInfo,
+  type User,
   ValidationError,
   validateListOptions,
   validateMarkRead,
   validateSendInput,
   validateStreamOptions,
+  validateTokenOptions,
+  validateUserName,
 } from '@messenger/core';
-import type { MessengerClient, SendRequest } from './messenger-client.js';
+import { CONTROL_SOCKET, ControlClient } from './control-client.js';
+import type {
+  Identity,
+  MessengerClient,
+  SendRequest,
+  TokenRequest,
+  WatchRequest,
+} from './messenger-client.js';
 
 /** Settings of the direct transport. */
 export interface DirectClientOptions {
@@ -30,7 +46,11 @@ export interface DirectClientOptions {
   readonly onCreate?: ((dataDir: string) => (() => void) | undefined) | undefined;
 }
 
-/** Talks to the database through core. The database is opened on first use, not before. */
+/**
+ * Talks to the database through core. The database is opened on first use, not before. The
+ * operator operations (users, tokens) on an embedded database that a running `msg serve`
+ * holds go through that server's control socket instead.
+ */
 export class DirectClient implements MessengerClient {
   readonly #options: DirectClientOptions;
   #messenger: Promise<Messenger> | undefined;
@@ -43,8 +63,7 @@ export class DirectClient implements MessengerClient {
     // Validate before opening: bad input never waits for the database or its lock.
     const checked = validateSendInput(request);
     if (!checked.ok) throw new ValidationError(checked.issues);
-    const { idempotencyKey, ...message } = request;
-    return (await this.#open()).send(message, { idempotencyKey });
+    return (await this.#open()).send(checked.value, { idempotencyKey: request.idempotencyKey });
   }
 
   async markRead(options: MarkReadOptions): Promise<MarkReadResult> {
@@ -60,15 +79,16 @@ export class DirectClient implements MessengerClient {
    * only for that moment (ids are in commit order on it: one writer at a time).
    */
   async watch(
-    options: StreamOptions,
+    options: WatchRequest,
     onEvent: (event: StreamEvent) => void,
     signal: AbortSignal,
   ): Promise<void> {
     const checked = validateStreamOptions(options);
     if (!checked.ok) throw new ValidationError(checked.issues);
+    const { recipient } = checked.value;
     const messenger = await this.#open();
     if (messenger.engine === 'postgres') {
-      const subscription = await messenger.subscribe(options, onEvent);
+      const subscription = await messenger.subscribe({ ...options, recipient }, onEvent);
       await new Promise<void>((resolve) =>
         signal.addEventListener('abort', () => resolve(), { once: true }),
       );
@@ -78,7 +98,7 @@ export class DirectClient implements MessengerClient {
     let last = checked.value.after?.kind === 'id' ? Number(checked.value.after.id) : undefined;
     if (last === undefined) {
       const newest = await messenger.list({
-        recipient: options.recipient,
+        recipient,
         sender: options.sender,
         limit: 1,
       });
@@ -87,7 +107,7 @@ export class DirectClient implements MessengerClient {
     while (!signal.aborted) {
       const current = await this.#open();
       const page = await current.list({
-        recipient: options.recipient,
+        recipient,
         sender: options.sender,
         limit: 1000,
       });
@@ -107,14 +127,86 @@ export class DirectClient implements MessengerClient {
     return (await this.#open()).list(options);
   }
 
+  /** No user: the database's own credentials are the authority here. Opens nothing. */
+  async whoami(): Promise<Identity> {
+    return { auth: 'database', name: null };
+  }
+
   async migrate(): Promise<MigrationReport> {
     return (await this.#open(false)).migrate();
+  }
+
+  async addUser(name: string): Promise<NewUser> {
+    const valid = checked(validateUserName(name));
+    return this.#operate(
+      (control) => control.addUser(valid),
+      (messenger) => messenger.addUser(valid),
+    );
+  }
+
+  async listUsers(): Promise<User[]> {
+    return this.#operate(
+      (control) => control.listUsers(),
+      (messenger) => messenger.listUsers(),
+    );
+  }
+
+  async disableUser(name: string): Promise<User> {
+    const valid = checked(validateUserName(name));
+    return this.#operate(
+      (control) => control.disableUser(valid),
+      (messenger) => messenger.disableUser(valid),
+    );
+  }
+
+  async createToken(name: string, options: TokenRequest = {}): Promise<IssuedToken> {
+    const valid = checked(validateUserName(name));
+    const tokenOptions = checked(
+      validateTokenOptions({ label: options.label, expiresAt: options.expiresAt }),
+    );
+    return this.#operate(
+      (control) => control.createToken(valid, tokenOptions),
+      (messenger) => messenger.createToken(valid, tokenOptions),
+    );
+  }
+
+  async listTokens(name?: string): Promise<TokenInfo[]> {
+    const valid = name === undefined ? undefined : checked(validateUserName(name));
+    return this.#operate(
+      (control) => control.listTokens(valid),
+      (messenger) => messenger.listTokens(valid),
+    );
+  }
+
+  async revokeToken(id: string | number): Promise<TokenInfo> {
+    const valid = checked(parseTokenId(id));
+    return this.#operate(
+      (control) => control.revokeToken(valid),
+      (messenger) => messenger.revokeToken(valid),
+    );
   }
 
   async close(): Promise<void> {
     const m = this.#messenger;
     this.#messenger = undefined;
     if (m) await (await m.catch(() => undefined))?.close();
+  }
+
+  /**
+   * An operator operation: through the control socket of a `msg serve` that holds this
+   * embedded database, else (no server listening, or PostgreSQL) on the database itself.
+   */
+  async #operate<T>(
+    viaServer: (control: ControlClient) => Promise<T | undefined>,
+    viaDatabase: (messenger: Messenger) => Promise<T>,
+  ): Promise<T> {
+    const dir = embeddedDataDirectory(this.#options.databaseUrl);
+    if (dir !== undefined && this.#messenger === undefined) {
+      const control = new ControlClient(join(dir, CONTROL_SOCKET), this.#options.lockTimeoutMs);
+      const answer = await viaServer(control);
+      if (answer !== undefined) return answer;
+    }
+    return viaDatabase(await this.#open());
   }
 
   #open(migrate?: boolean): Promise<Messenger> {
@@ -131,4 +223,10 @@ export class DirectClient implements MessengerClient {
     );
     return this.#messenger;
   }
+}
+
+/** The value of a validation, or its issues thrown: bad input never waits for the database. */
+function checked<T>(result: Result<T>): T {
+  if (!result.ok) throw new ValidationError(result.issues);
+  return result.value;
 }

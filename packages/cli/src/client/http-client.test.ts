@@ -130,7 +130,7 @@ describe('HttpClient', () => {
       [
         429,
         { code: 'rate_limited', message: 'slow \u001b[2J down\nplease' },
-        new RemoteError('rate_limited', 'slow \\x1b[2J down please', 429),
+        new RemoteError('rate_limited', 'slow \\x1b[2J down please (try again later)', 429),
       ],
     ];
     let i = 0;

@@ -1,20 +1,24 @@
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type {
+  IssuedToken,
   ListOptions,
   MarkReadOptions,
   MarkReadResult,
   Message,
   MessagePage,
   MigrationReport,
+  NewUser,
   StreamEvent,
-  StreamOptions,
+  TokenInfo,
+  User,
 } from '@messenger/core';
 import type { ApiSettings } from '../config.js';
 import { RemoteError, UsageError } from '../errors.js';
 import {
   errorFromFailure,
   errorFromReply,
+  isRecord,
   parseJson,
   type TransportFailure,
 } from './http-errors.js';
@@ -25,7 +29,13 @@ import {
   parseRetryAfter,
   RETRY_AFTER_CAP_MS,
 } from './http-retry.js';
-import type { MessengerClient, SendRequest } from './messenger-client.js';
+import type {
+  Identity,
+  MessengerClient,
+  SendRequest,
+  TokenSummary,
+  WatchRequest,
+} from './messenger-client.js';
 import { Agent, request } from './undici-http.js';
 
 /** Settings of the HTTP transport. */
@@ -119,7 +129,7 @@ export class HttpClient implements MessengerClient {
   }
 
   async watch(
-    options: StreamOptions,
+    options: WatchRequest,
     onEvent: (event: StreamEvent) => void,
     signal: AbortSignal,
   ): Promise<void> {
@@ -128,10 +138,59 @@ export class HttpClient implements MessengerClient {
     await watchStream(baseUrl, options, onEvent, signal, userAgent, token);
   }
 
+  /** `GET /api/me`: the token's user (token mode), or that the server is in open mode. */
+  async whoami(): Promise<Identity> {
+    const { reply, where } = await this.#call('GET', 'api/me').catch(async (err: unknown) => {
+      const { NotFoundError } = await import('@messenger/core');
+      if (!(err instanceof NotFoundError)) throw err;
+      // A server from before accounts: every command works there without a token.
+      throw new RemoteError(
+        'not_found',
+        `${this.#options.baseUrl} has no /api/me: it is a messenger server without accounts (no token needed there), or not a messenger server`,
+        404,
+      );
+    });
+    const data = parseJson(reply.text);
+    if (isRecord(data) && data.name === null && data.auth === 'open') {
+      return { auth: 'open', name: null };
+    }
+    const token = isRecord(data) ? toTokenSummary(data.token) : undefined;
+    if (!isRecord(data) || typeof data.name !== 'string' || token === undefined) {
+      throw badResponse(
+        reply,
+        where,
+        'expected {"name", "token"} or {"name": null, "auth": "open"}',
+      );
+    }
+    return { auth: 'token', name: data.name, token };
+  }
+
   async migrate(): Promise<MigrationReport> {
-    throw new UsageError(
-      'db migrate needs direct access to the database: run it with --db <url> (or DATABASE_URL), not over the HTTP API (--api / MSG_API_URL)',
-    );
+    throw directOnly('db migrate');
+  }
+
+  async addUser(): Promise<NewUser> {
+    throw directOnly('users add');
+  }
+
+  async listUsers(): Promise<User[]> {
+    throw directOnly('users list');
+  }
+
+  async disableUser(): Promise<User> {
+    throw directOnly('users disable');
+  }
+
+  async createToken(): Promise<IssuedToken> {
+    throw directOnly('tokens create');
+  }
+
+  async listTokens(): Promise<TokenInfo[]> {
+    throw directOnly('tokens list');
+  }
+
+  async revokeToken(): Promise<TokenInfo> {
+    throw directOnly('tokens revoke');
   }
 
   async close(): Promise<void> {
@@ -195,6 +254,7 @@ export class HttpClient implements MessengerClient {
                 status: outcome.reply.status,
                 contentType: header(outcome.reply.headers, 'content-type'),
                 location: header(outcome.reply.headers, 'location'),
+                retryAfter: header(outcome.reply.headers, 'retry-after'),
                 text: outcome.reply.text,
               },
               where,
@@ -309,6 +369,29 @@ function toMessage(v: unknown): Message | undefined {
     is_read: m.is_read,
     read_at: m.read_at,
   };
+}
+
+/**
+ * The error of an operation that needs the database itself (migrations, accounts): the API
+ * does not offer it, by design — the database's credentials are the authority for it.
+ */
+function directOnly(command: string): UsageError {
+  return new UsageError(
+    `${command} needs direct access to the database: run it with --db <url> (or DATABASE_URL), not over the HTTP API (--api / MSG_API_URL)`,
+  );
+}
+
+function toTokenSummary(v: unknown): TokenSummary | undefined {
+  if (
+    !isRecord(v) ||
+    typeof v.id !== 'number' ||
+    (v.label !== null && typeof v.label !== 'string') ||
+    typeof v.created_at !== 'string' ||
+    (v.expires_at !== null && typeof v.expires_at !== 'string')
+  ) {
+    return undefined;
+  }
+  return { id: v.id, label: v.label, created_at: v.created_at, expires_at: v.expires_at };
 }
 
 function badResponse(reply: Reply, where: string, expected: string): RemoteError {

@@ -1,4 +1,11 @@
-import { DatabaseLockedError, UnavailableError, ValidationError } from '@messenger/core';
+import {
+  DatabaseLockedError,
+  ForbiddenError,
+  UNAUTHENTICATED_MESSAGE,
+  UnauthenticatedError,
+  UnavailableError,
+  ValidationError,
+} from '@messenger/core';
 import { describe, expect, it } from 'vitest';
 import { RemoteError } from '../errors.js';
 import { errorFromApiError, errorFromReply, readApiError } from './http-errors.js';
@@ -38,6 +45,56 @@ describe('errorFromApiError: one mapping for answers and stream frames', () => {
       503,
     );
     expect(answer).toBeInstanceOf(DatabaseLockedError);
+  });
+
+  it('gives core errors for refusals: unauthenticated (one message, whatever the server said) and forbidden', async () => {
+    const unauthenticated = await errorFromApiError(
+      {
+        code: 'unauthenticated',
+        message: 'token revoked, says a chatty server',
+        fields: undefined,
+        requestId: 'x',
+      },
+      401,
+    );
+    expect(unauthenticated).toBeInstanceOf(UnauthenticatedError);
+    expect(unauthenticated.message).toBe(UNAUTHENTICATED_MESSAGE);
+    const forbidden = await errorFromApiError(
+      {
+        code: 'forbidden',
+        message: 'sender: you may only send as yourself (bob)',
+        fields: undefined,
+        requestId: 'x',
+      },
+      undefined,
+    );
+    expect(forbidden).toEqual(new ForbiddenError('sender: you may only send as yourself (bob)'));
+  });
+
+  it('says when to try again after rate_limited, from Retry-After', async () => {
+    const body = {
+      code: 'rate_limited',
+      message: 'too many requests',
+      fields: undefined,
+      requestId: 'x',
+    };
+    expect(await errorFromApiError(body, 429, '7')).toEqual(
+      new RemoteError('rate_limited', 'too many requests (try again in 7 s)', 429),
+    );
+    expect(await errorFromApiError(body, 429, undefined)).toEqual(
+      new RemoteError('rate_limited', 'too many requests (try again later)', 429),
+    );
+    const answer = await errorFromReply(
+      {
+        status: 429,
+        contentType: 'application/json',
+        location: undefined,
+        retryAfter: '2',
+        text: JSON.stringify({ error: { code: 'rate_limited', message: 'slow down' } }),
+      },
+      'POST http://x/api/messages/send/',
+    );
+    expect(answer).toEqual(new RemoteError('rate_limited', 'slow down (try again in 2 s)', 429));
   });
 
   it("keeps other codes as the server's, with the request id of a server fault", async () => {

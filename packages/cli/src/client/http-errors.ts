@@ -1,13 +1,16 @@
 import { STATUS_CODES } from 'node:http';
 import type { ValidationIssue } from '@messenger/core';
 import { RemoteError } from '../errors.js';
-import { terminalSafe } from '../output.js';
+import { terminalSafe } from '../terminal-safe.js';
+import { parseRetryAfter } from './http-retry.js';
 
 /** An answer of the HTTP API that is not a success. */
 export interface FailedReply {
   readonly status: number;
   readonly contentType: string | undefined;
   readonly location: string | undefined;
+  /** The `Retry-After` header, if any. */
+  readonly retryAfter?: string | undefined;
   readonly text: string;
 }
 
@@ -35,7 +38,7 @@ export interface ApiError {
  */
 export async function errorFromReply(reply: FailedReply, where: string): Promise<Error> {
   const body = readApiError(parseJson(reply.text));
-  if (body !== undefined) return errorFromApiError(body, reply.status);
+  if (body !== undefined) return errorFromApiError(body, reply.status, reply.retryAfter);
   const reason = STATUS_CODES[reply.status] ?? 'unknown status';
   const what =
     reply.location !== undefined
@@ -50,20 +53,34 @@ export async function errorFromReply(reply: FailedReply, where: string): Promise
 
 /**
  * The one mapping from a server's error back to the error the direct transport would
- * have thrown, by `code` and `fields`, for an HTTP answer and a stream's error frame
- * alike (`status` is undefined for a frame): core's codes become core's errors
- * (`ValidationError`, `UnavailableError`, …), so that the printed line and exit code do
- * not depend on the transport; other codes a {@link RemoteError} with the server's code
- * and message. Core is loaded here, on the error path only, to keep it out of a
- * successful call's start-up time.
+ * have thrown, by `code` and `fields`, for an HTTP answer, a stream's error frame and the
+ * control socket alike (`status` is undefined for a frame): core's codes become core's
+ * errors (`ValidationError`, `UnauthenticatedError`, `ForbiddenError`, `UnavailableError`,
+ * …), so that the printed line and exit code do not depend on the transport; other codes a
+ * {@link RemoteError} with the server's code and message — `rate_limited` with when to try
+ * again, from `Retry-After`. Core is loaded here, on the error path only, to keep it out of
+ * a successful call's start-up time.
  */
 export async function errorFromApiError(
   body: ApiError,
   status: number | undefined,
+  retryAfter?: string | undefined,
 ): Promise<Error> {
   const core = await import('@messenger/core');
   const message = oneLine(body.message);
   switch (body.code) {
+    case core.ErrorCode.unauthenticated:
+      return new core.UnauthenticatedError();
+    case core.ErrorCode.forbidden:
+      return new core.ForbiddenError(message);
+    case 'rate_limited': {
+      const wait = parseRetryAfter(retryAfter);
+      const when =
+        wait === undefined
+          ? 'try again later'
+          : `try again in ${Math.max(1, Math.ceil(wait / 1000))} s`;
+      return new RemoteError('rate_limited', `${message} (${when})`, status);
+    }
     case core.ErrorCode.validationFailed: {
       const issues = issuesOf(body.fields);
       if (issues.length > 0) return new core.ValidationError(issues);
@@ -168,7 +185,8 @@ function issuesOf(fields: unknown): ValidationIssue[] {
   return issues;
 }
 
-function isRecord(v: unknown): v is Record<string, unknown> {
+/** A plain JSON object (not an array, not null). */
+export function isRecord(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 

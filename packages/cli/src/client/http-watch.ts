@@ -1,12 +1,12 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
   type StreamEvent,
-  type StreamOptions,
   UnavailableError,
   ValidationError,
   validateStreamOptions,
 } from '@messenger/core';
-import { type ApiError, errorFromApiError, readApiError } from './http-errors.js';
+import { type ApiError, errorFromApiError, errorFromReply, readApiError } from './http-errors.js';
+import type { WatchRequest } from './messenger-client.js';
 
 const RECONNECT_MIN_MS = 250;
 const RECONNECT_MAX_MS = 5_000;
@@ -24,21 +24,27 @@ interface Outcome {
  * When the connection drops, or the server says it is unavailable (an `unavailable`
  * error frame, close code 1013), it reconnects with backoff and resumes with
  * `after=<last cursor>`, so nothing is missed or shown twice. Any other error frame
- * (a validation error above all) ends the watch with that error.
+ * (a validation error above all) ends the watch with that error, and so does a refused
+ * upgrade (no token, another user's stream, …: see {@link whyRefused}). Without
+ * `recipient` the server follows the caller (token mode).
  */
 export async function watchStream(
   baseUrl: string,
-  options: StreamOptions,
+  options: WatchRequest,
   onEvent: (event: StreamEvent) => void,
   signal: AbortSignal,
   userAgent: string,
   token?: string,
 ): Promise<void> {
   // The server would refuse bad options before upgrading, which looks like a dropped connection.
-  const checked = validateStreamOptions(options);
+  // Without a recipient the server takes the caller; the other options are checked alike.
+  const checked = validateStreamOptions({ ...options, recipient: options.recipient ?? 'caller' });
   if (!checked.ok) throw new ValidationError(checked.issues);
   // `default`: undici is CommonJS, and the bundled `msg` (esbuild) exposes only that.
-  const { WebSocket } = (await import('undici')).default;
+  const undici = (await import('undici')).default;
+  const { WebSocket } = undici;
+  const headers: Record<string, string> = { 'user-agent': userAgent };
+  if (token !== undefined) headers.authorization = `Bearer ${token}`;
   let after = options.after === undefined ? undefined : String(options.after);
   let delay = RECONNECT_MIN_MS;
   /** The last unavailable error said, so that a long outage is said once. */
@@ -46,14 +52,12 @@ export async function watchStream(
   while (!signal.aborted) {
     const url = new URL('api/messages/stream', baseUrl);
     url.protocol = url.protocol === 'https:' ? 'wss:' : 'ws:';
-    url.searchParams.set('recipient', options.recipient);
+    if (options.recipient !== undefined) url.searchParams.set('recipient', options.recipient);
     if (options.sender !== undefined) url.searchParams.set('sender', options.sender);
     if (after !== undefined) url.searchParams.set('after', after);
     const outcome = await new Promise<Outcome>((resolve) => {
       let ready = false;
       let error: ApiError | undefined;
-      const headers: Record<string, string> = { 'user-agent': userAgent };
-      if (token !== undefined) headers.authorization = `Bearer ${token}`;
       const ws = new WebSocket(url, { headers } as never);
       const stop = () => ws.close(1000, 'bye');
       signal.addEventListener('abort', stop, { once: true });
@@ -98,6 +102,11 @@ export async function watchStream(
       if (line !== said) process.stderr.write(`${line}\n`);
       said = line;
     }
+    if (!outcome.ready && outcome.error === undefined) {
+      // The upgrade failed: a refusal (401, 403, 400) ends the watch; anything else is retried.
+      const refusal = await whyRefused(undici.request, url, headers);
+      if (refusal !== undefined) throw refusal;
+    }
     if (outcome.ready) delay = RECONNECT_MIN_MS;
     else if (delay >= RECONNECT_MAX_MS && outcome.error === undefined) {
       // Still unreachable after the longest wait: keep trying, but say so once per round.
@@ -106,4 +115,53 @@ export async function watchStream(
     await sleep(delay + Math.random() * delay, undefined, { signal }).catch(() => {});
     delay = Math.min(delay * 2, RECONNECT_MAX_MS);
   }
+}
+
+/**
+ * Why the server refused to upgrade `url`, as the error the request path would throw, or
+ * undefined when it did not refuse (it is down, unavailable, or would upgrade). A WebSocket
+ * client never sees the answer to a refused upgrade, so the same request is made once more
+ * without the upgrade headers: the server runs the same checks (authentication, whose
+ * stream, parameters) and answers a refusal with the API's error body, and a request it
+ * would have upgraded with `426 Upgrade Required`.
+ */
+async function whyRefused(
+  request: typeof import('undici')['request'],
+  url: URL,
+  headers: Record<string, string>,
+): Promise<Error | undefined> {
+  const plain = new URL(url);
+  plain.protocol = plain.protocol === 'wss:' ? 'https:' : 'http:';
+  let status: number;
+  let text: string;
+  let responseHeaders: Record<string, string | string[] | undefined>;
+  try {
+    const res = await request(plain, {
+      headers: { ...headers, accept: 'application/json' },
+      headersTimeout: 5_000,
+      bodyTimeout: 5_000,
+    });
+    status = res.statusCode;
+    responseHeaders = res.headers;
+    text = await res.body.text();
+  } catch {
+    return undefined;
+  }
+  if (status < 400 || status === 426 || status >= 500) return undefined;
+  const one = (name: string) => {
+    const v = responseHeaders[name];
+    return Array.isArray(v) ? v[0] : v;
+  };
+  const err = await errorFromReply(
+    {
+      status,
+      contentType: one('content-type'),
+      location: one('location'),
+      retryAfter: one('retry-after'),
+      text,
+    },
+    `GET ${plain.href}`,
+  );
+  // Too many requests: not a refusal of this stream; the loop waits and tries again.
+  return status === 429 ? undefined : err;
 }

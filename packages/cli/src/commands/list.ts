@@ -2,7 +2,7 @@ import type { ListOptions } from '@messenger/core';
 import type { MessengerClient } from '../client/messenger-client.js';
 import { UsageError } from '../errors.js';
 import type { Output } from '../output.js';
-import { resolveTime } from '../relative-time.js';
+import { looksLikeDate, resolveTime } from '../relative-time.js';
 
 /** Options of `msg list`. */
 export interface ListCommandOptions {
@@ -80,7 +80,7 @@ export async function listCommand(
 function timeBound(flag: string, value: string | undefined, now: Date): string | undefined {
   if (value === undefined) return undefined;
   const resolved = resolveTime(value, now);
-  if (resolved === value && !/^\s*\d{4}-\d\d/.test(value)) {
+  if (resolved === value && !looksLikeDate(value)) {
     throw new UsageError(
       `${flag}: must be an ISO-8601 date or date-time, or a time ago (90s, 15m, 2h, 3d, 1w), today or yesterday; got ${JSON.stringify(value)}`,
     );

@@ -4,7 +4,8 @@ import { sentLine } from '../output.js';
 
 /** Options of `msg send`. */
 export interface SendOptions {
-  readonly from: string;
+  /** Over HTTP in token mode it may be left out: the token's user sends. */
+  readonly from?: string | undefined;
   readonly to: string;
   /** The text; `undefined` or `-` means standard input. */
   readonly text: string | undefined;

@@ -1,3 +1,5 @@
+import { join } from 'node:path';
+import type { Result } from '@messenger/core';
 import type { DatabaseSettings } from '../config.js';
 import { UsageError } from '../errors.js';
 import type { Output } from '../output.js';
@@ -7,14 +9,23 @@ export interface ServeOptions {
   readonly port: string;
   readonly host: string;
   readonly logLevel: string;
+  /** `token` (every /api/messages… route needs a token) or `open` (the original's behaviour). */
+  readonly auth: 'token' | 'open';
+  /** Per-user limit in token mode: `20/s`, `600/m` or `off`; the server's default when unset. */
+  readonly rateLimit?: string | undefined;
+  /** Origins whose web pages may call the API from a browser. */
+  readonly allowedOrigin: readonly string[];
 }
 
 /**
- * `msg serve`: runs the HTTP API on this machine's database (embedded by
- * default), with migrations applied, until SIGINT/SIGTERM.
+ * `msg serve`: runs the HTTP API on this machine's database (embedded by default), with
+ * migrations applied, until SIGINT/SIGTERM. On the embedded database it also serves the
+ * control socket `<dir>/control.sock`, through which `msg users …` and `msg tokens …` reach
+ * the database it holds. `database` is what to say in the "no users yet" hint: the `--db`
+ * to give `msg users add` in another terminal, or undefined for the default database.
  */
 export async function serveCommand(
-  database: DatabaseSettings,
+  database: DatabaseSettings & { readonly hint: string | undefined },
   options: ServeOptions,
   out: Output,
 ): Promise<void> {
@@ -24,17 +35,41 @@ export async function serveCommand(
       `--port: must be a whole number from 0 to 65535; got ${JSON.stringify(options.port)}`,
     );
   }
-  const { startServer } = await import('@messenger/server');
+  if (options.rateLimit !== undefined && options.auth === 'open') {
+    throw new UsageError(
+      '--rate-limit is per user, and --auth open has no users: put nginx in front for a limit per address (see the README)',
+    );
+  }
+  const [{ startServer, parseRateLimit, parseOrigin }, { embeddedDataDirectory }] =
+    await Promise.all([import('@messenger/server'), import('@messenger/core')]);
+  const checked = <T>(flag: string, r: Result<T>): T => {
+    if (!r.ok) throw new UsageError(`${flag}: ${r.issues.map((i) => i.message).join('; ')}`);
+    return r.value;
+  };
+  const rateLimit =
+    options.rateLimit === undefined
+      ? undefined
+      : checked('--rate-limit', parseRateLimit(options.rateLimit));
+  const allowedOrigins = options.allowedOrigin.map((o) =>
+    checked('--allowed-origin', parseOrigin(o)),
+  );
+  const dataDir = embeddedDataDirectory(database.databaseUrl);
+  const addUser = `msg ${database.hint === undefined ? '' : `--db ${database.hint} `}users add <name>`;
   const server = await startServer({
     databaseUrl: database.databaseUrl,
     port,
     host: options.host,
     migrate: true,
-    // Today's behaviour until `msg serve --auth token|open` (issue 11, CLI part) chooses.
-    auth: 'open',
     logger: { level: options.logLevel },
     purpose: `msg serve on http://${options.host}:${port}; use --api http://${options.host}:${port}`,
+    auth: options.auth,
+    ...(rateLimit !== undefined && { rateLimit }),
+    allowedOrigins,
+    ...(dataDir !== undefined && { controlSocket: join(dataDir, 'control.sock') }),
+    onNoUsers: () => out.note(`no users yet — create one in another terminal: ${addUser}`),
   });
-  out.note(`messenger API on ${server.url} (docs: ${server.url}/api/docs); Ctrl-C stops it`);
+  out.note(
+    `messenger API on ${server.url} in ${options.auth} mode (docs: ${server.url}/api/docs); Ctrl-C stops it`,
+  );
   await server.closed;
 }

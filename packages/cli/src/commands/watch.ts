@@ -4,7 +4,8 @@ import { type Output, terminalSafe } from '../output.js';
 
 /** Options of `msg watch`. */
 export interface WatchOptions {
-  readonly recipient: string;
+  /** Over HTTP in token mode it may be left out: the caller's own mail. */
+  readonly recipient?: string | undefined;
   readonly sender?: string | undefined;
   readonly after?: string | undefined;
   readonly json: boolean;
@@ -41,7 +42,9 @@ export async function watchCommand(
       );
     }
   };
-  if (!options.json) out.note(`watching messages to ${options.recipient}; Ctrl-C stops`);
+  if (!options.json) {
+    out.note(`watching messages to ${options.recipient ?? 'you'}; Ctrl-C stops`);
+  }
   await client.watch(
     { recipient: options.recipient, sender: options.sender, after: options.after },
     show,

@@ -55,11 +55,12 @@ export async function streamRoutes(app: FastifyInstance, opts: StreamRouteOption
     url: '/api/messages/stream',
     schema: streamSchema,
     // Bad parameters (400) and another user's stream (403) get a plain answer before the upgrade.
+    // The same checks with or without the upgrade headers: a client that cannot see why its
+    // upgrade was refused (browsers, undici) asks again with a plain GET and learns it here.
     preValidation: async (request) => {
-      if (!request.ws) return;
       await mailOf(request).checkSubscribe(queryOf(request));
     },
-    // Without the upgrade headers: say what this endpoint is.
+    // Without the upgrade headers, and nothing wrong with the request: say what this endpoint is.
     handler: async () => {
       throw new HttpError(
         HttpErrorCode.upgradeRequired,
