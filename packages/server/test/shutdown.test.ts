@@ -271,7 +271,9 @@ describe('messenger-server after requests with WebSocket upgrade headers', () =>
     server.child.kill('SIGTERM');
     const { code } = await exitOf(server, 8000);
     expect(code, server.output()).toBe(0);
-    expect(Date.now() - signalled).toBeLessThan(3000);
+    // At once: well before the 10 s shutdown timeout. (Closing the embedded database took 5.4 s once
+    // on a CI machine under heavy load, so the bound leaves room for that, not for a held connection.)
+    expect(Date.now() - signalled).toBeLessThan(7000);
     expect(server.stdout()).not.toContain('did not finish in time');
   });
 });
