@@ -76,7 +76,14 @@ async function main(argv, exit) {
     // The reference is done; stop it so it does not share the CPU with what follows.
     await servers.reference.process.stop();
     if (only.includes('auth')) Object.assign(results.http, await measureAuth(run, servers));
-    if (only.includes('search')) results.search = (await measureSearch(run, cleanup)) ?? null;
+    if (only.includes('search')) {
+      const search = await measureSearch(run, cleanup);
+      if (search) {
+        const { http, ...rest } = search;
+        Object.assign(results.http, http);
+        results.search = rest;
+      }
+    }
     if (only.includes('live')) results.live = (await measureLive(run, servers)) ?? null;
     if (only.includes('cli')) results.cli = await measureCliPhase(run, servers, cleanup);
   } catch (err) {

@@ -223,7 +223,7 @@ export function toMarkdown(results) {
     out.push('### Search');
     out.push('');
     out.push(
-      `\`GET /api/messages/?q=<word>&limit=100\`, newest first, on a table of its own of ${fmtInt(sr.rows)} rows of text (four words each from a vocabulary of 5000, log-uniform; \`common\` in 30% of rows; one of 1000 rare words in each, so each in 0.1%), ${s.connections} connections. Seeded in ${fmt(sr.seedMs / 1000)} s without the search index; the index then built as \`migrate\` builds it (CREATE INDEX CONCURRENTLY) in ${fmt(sr.indexBuildMs / 1000)} s. Sends: the same server and table, without the index, then with it.`,
+      `\`GET /api/messages/?q=<word>&limit=100\`, newest first, on a table of its own of ${fmtInt(sr.rows)} rows of text (four words each from a vocabulary of 5000, log-uniform; \`common\` in 30% of rows; one of 1000 rare words in each, so each in 0.1%), ${s.connections} connections. Seeded in ${fmt(sr.seedMs / 1000)} s without the search index; the index then built as \`migrate\` builds it (CREATE INDEX CONCURRENTLY) in ${fmt(sr.indexBuildMs / 1000)} s. Then sends on the same server and table: with the index, then, the index dropped, without it.`,
     );
     out.push('');
     out.push(

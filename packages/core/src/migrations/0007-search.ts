@@ -12,7 +12,10 @@ import { type Kysely, sql } from 'kysely';
  *   `fi`, full-width → ASCII), the Latin/Greek/Cyrillic combining marks removed, then
  *   recomposed (NFKC, so Hangul syllables and Japanese voiced kana stay whole), and the
  *   letters that carry no separable accent spelled out (ø ł đ ħ ı → o l d h i; æ œ ß → ae oe ss, in either case).
- *   core's `foldForSearch` is the same in TypeScript, for highlighting.
+ *   Text of printable ASCII only, which this cannot change, is returned as it is: five times
+ *   cheaper (~0.5 µs against ~2.6 µs a row here), and a newest-first search of a common word
+ *   folds every row it steps over. core's `foldForSearch` is the same in TypeScript, for
+ *   highlighting.
  * - The GIN index on `to_tsvector('simple', messenger_search_fold(message_content))` is NOT
  *   made here: migrations run inside a transaction, and on PostgreSQL an index made there
  *   (`CREATE INDEX`) blocks every send until it is built. `migrateToLatest` builds it right
@@ -22,11 +25,13 @@ import { type Kysely, sql } from 'kysely';
 export async function up(db: Kysely<unknown>): Promise<void> {
   await sql`create or replace function messenger_search_fold(text) returns text
     language sql immutable strict parallel safe as $$
-      select replace(replace(replace(replace(replace(replace(
-        translate(
-          normalize(regexp_replace(normalize($1, NFKD), '[\\u0300-\\u036f]', '', 'g'), NFKC),
-          'øØłŁđĐħĦı', 'oollddhhi'),
-        'æ', 'ae'), 'Æ', 'AE'), 'œ', 'oe'), 'Œ', 'OE'), 'ß', 'ss'), 'ẞ', 'SS')
+      select case when $1 !~ '[^ -~]' then $1 else
+        replace(replace(replace(replace(replace(replace(
+          translate(
+            normalize(regexp_replace(normalize($1, NFKD), '[\\u0300-\\u036f]', '', 'g'), NFKC),
+            'øØłŁđĐħĦı', 'oollddhhi'),
+          'æ', 'ae'), 'Æ', 'AE'), 'œ', 'oe'), 'Œ', 'OE'), 'ß', 'ss'), 'ẞ', 'SS')
+      end
     $$`.execute(db);
 }
 

@@ -27,6 +27,8 @@ export interface SearchQuery {
  * few letters that carry no separate accent (ø, ł, đ, ħ, ı, æ, œ, ß) spelled in ASCII.
  */
 export function foldForSearch(text: string): string {
+  // Plain ASCII (most words) has nothing to decompose: only the case to fold.
+  if (ASCII.test(text)) return text.toLowerCase();
   return text
     .normalize('NFKD')
     .replace(/[\u0300-\u036f]/g, '')
@@ -37,6 +39,8 @@ export function foldForSearch(text: string): string {
     .replace(/œ/g, 'oe')
     .replace(/ß/g, 'ss');
 }
+
+const ASCII = /^[\x20-\x7e]*$/;
 
 const FOLDED_LETTERS: Record<string, string> = { ø: 'o', ł: 'l', đ: 'd', ħ: 'h', ı: 'i' };
 
