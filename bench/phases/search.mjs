@@ -18,6 +18,7 @@ import {
   explain,
   recreateDatabase,
 } from '../lib/postgres.mjs';
+import { sendRequest } from './send.mjs';
 import { SERVER_BIN, startNodeServer } from './setup.mjs';
 
 const RARE_WORDS = 1000;
@@ -57,20 +58,6 @@ async function seed(url, rows) {
   }
   return performance.now() - started;
 }
-
-const sendRequest = () => {
-  let n = 0;
-  return () => ({
-    method: 'POST',
-    path: '/api/messages/send/',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({
-      sender: `bench-${n % 50}`,
-      recipient: `sink-${n++ % 100}`,
-      message_content: 'a benchmark message of a typical length, about sixty characters',
-    }),
-  });
-};
 
 const searchRequest = (word) => {
   let n = 0;

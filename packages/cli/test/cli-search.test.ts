@@ -5,22 +5,12 @@ import { type Message, openMessenger } from '@messenger/core';
 import { buildApp } from '@messenger/server';
 import { backends, freshPostgresSchema, type PostgresSchema } from '@messenger/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type MsgResult, runMsg } from './run-msg.js';
+import { type MsgResult, normalise, runMsg } from './run-msg.js';
 
 interface ListJson {
   messages: Message[];
   next_cursor: string | null;
 }
-
-const normalise = (r: MsgResult): MsgResult => {
-  const n = (s: string) =>
-    s
-      .replace(/\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z/g, '<time>')
-      .replace(/\d{4}-\d\d-\d\d \d\d:\d\d:\d\d/g, '<time>')
-      .replace(/("next_cursor": )"[^"]+"/g, '$1"<cursor>"')
-      .replace(/--cursor \S+/g, '--cursor <cursor>');
-  return { code: r.code, stdout: n(r.stdout), stderr: n(r.stderr) };
-};
 
 /** `msg search` on the database directly and over a server (open mode): the same output. */
 describe.each(backends())('msg search over HTTP and direct on $name', ({ name }) => {
