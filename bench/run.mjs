@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // npm run bench [-- --quick]: messenger-server on PostgreSQL against a bare Fastify + pg
 // reference started in the same run, through nginx, as the table grows, token mode against
-// open mode, live delivery, and `msg` wall time. Everything runs on 127.0.0.1, is bounded in
+// open mode, full-text search, live delivery, and `msg` wall time. Everything runs on 127.0.0.1, is bounded in
 // time, and every process and database it makes is removed at the end, on error, on
 // SIGINT/SIGTERM and at its deadline.
 // Results: stdout, bench/results/latest.{md,json}, bench/results/list-latency.svg.
@@ -18,6 +18,7 @@ import { measureCliPhase } from './phases/cli.mjs';
 import { measureListGrowth } from './phases/list-growth.mjs';
 import { measureLive } from './phases/live-delivery.mjs';
 import { emptyResults, writeReport } from './phases/report.mjs';
+import { measureSearch } from './phases/search.mjs';
 import { measureSend } from './phases/send.mjs';
 import { machineInfo, prepareDatabase, startServers } from './phases/setup.mjs';
 
@@ -75,6 +76,14 @@ async function main(argv, exit) {
     // The reference is done; stop it so it does not share the CPU with what follows.
     await servers.reference.process.stop();
     if (only.includes('auth')) Object.assign(results.http, await measureAuth(run, servers));
+    if (only.includes('search')) {
+      const search = await measureSearch(run, cleanup);
+      if (search) {
+        const { http, ...rest } = search;
+        Object.assign(results.http, http);
+        results.search = rest;
+      }
+    }
     if (only.includes('live')) results.live = (await measureLive(run, servers)) ?? null;
     if (only.includes('cli')) results.cli = await measureCliPhase(run, servers, cleanup);
   } catch (err) {

@@ -4,7 +4,7 @@ import { parseArgs } from 'node:util';
 import { repoRoot } from '@messenger/testing';
 
 /** The measuring phases, in the order they run. */
-export const PHASES = ['list', 'send', 'auth', 'live', 'cli'];
+export const PHASES = ['list', 'send', 'auth', 'search', 'live', 'cli'];
 
 export const USAGE = `usage: npm run bench -- [--quick] [--profile] [--only PHASES] [--sizes SIZES]
                           [--connections N] [--duration S] [--out DIR]
@@ -14,7 +14,8 @@ export const USAGE = `usage: npm run bench -- [--quick] [--profile] [--only PHAS
                    profiles and their summary (summary.txt) go to bench/results/profiles/
   --only PHASES    some of ${PHASES.join(',')} (a partial run prints its table but does not
                    replace bench/results/latest.*)
-  --sizes SIZES    table sizes of the list phase, e.g. 10k,1M (default 10k,100k,1M; quick 10k,100k)
+  --sizes SIZES    table sizes of the list phase, e.g. 10k,1M (default 10k,100k,1M; quick 10k,100k);
+                   the search phase seeds a table of its own of the largest size
   --connections N  concurrent keep-alive connections of the load generator (default 32)
   --duration S     measured seconds per row (default 10, quick 2)
   --out DIR        write latest.{md,json}, list-latency.svg and profiles/ to DIR instead of
@@ -112,7 +113,15 @@ export function parseOptions(argv, env = process.env) {
         resultsDir,
         profileDir: join(resultsDir, 'profiles'),
         // Hard limit: whatever hangs, the run ends, cleans up and says so.
-        deadlineMs: (120 + settings.durationS * 36 + (Math.max(...sizes) / 1_000_000) * 120) * 1000,
+        // Search: seeding and indexing its own table (~150 s at 1M here), and 4 measurements.
+        deadlineMs:
+          (120 +
+            settings.durationS * 36 +
+            (Math.max(...sizes) / 1_000_000) * 120 +
+            (only.includes('search')
+              ? 30 + settings.durationS * 6 + (Math.max(...sizes) / 1_000_000) * 240
+              : 0)) *
+          1000,
       },
     };
   } catch (err) {

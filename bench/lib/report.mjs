@@ -46,6 +46,30 @@ export function evaluateTargets(results) {
     const r = ratio(http[`auth-${op}/token`]?.rps, http[`auth-${op}/open`]?.rps);
     add(`${op} req/s in token mode ≥ 0.9× open mode (same run)`, exact(r), '≥ 0.90×', r >= 0.9);
   }
+  // Search newest first at 1M rows, for a rare and a common word (issue 15).
+  if (results.search) {
+    const size = rowsLabel(results.search.rows);
+    const short =
+      results.search.rows < 1_000_000 ? 'this run searched fewer than 1M rows' : undefined;
+    for (const [kind, share] of [
+      ['rare', '0.1%'],
+      ['common', '30%'],
+    ]) {
+      const r = http[`search-${kind}/messenger`];
+      for (const [p, limitMs] of [
+        ['p50', 20],
+        ['p99', 50],
+      ]) {
+        add(
+          `search ${p} at ${size}, a word in ${share} of rows`,
+          r && `${fmt(r[p], 2)} ms`,
+          `≤ ${limitMs} ms`,
+          r?.[p] <= limitMs,
+          short,
+        );
+      }
+    }
+  }
   const cliTarget = (label, title, limitMs) => {
     const row = cli.find((c) => c.label === label);
     const shown = (ms) => (limitMs >= 500 ? `${fmt(ms / 1000, 2)} s` : `${fmt(ms, 0)} ms`);
@@ -190,6 +214,44 @@ export function toMarkdown(results) {
     out.push(
       `| the POST alone | ${l.send.n} | ${fmt(l.send.p50, 2)} | ${fmt(l.send.p99, 2)} | ${fmt(l.send.max, 2)} |`,
     );
+    out.push('');
+  }
+  if (results.search) {
+    const sr = results.search;
+    out.push('### Search');
+    out.push('');
+    out.push(
+      `\`GET /api/messages/?q=<word>&limit=100\`, newest first, on a table of its own of ${fmtInt(sr.rows)} rows of text (four words each from a vocabulary of 5000, log-uniform; \`common\` in 30% of rows; one of 1000 rare words in each, so each in 0.1%), ${s.connections} connections. Seeded in ${fmt(sr.seedMs / 1000)} s without the search index; the index then built as \`migrate\` builds it (CREATE INDEX CONCURRENTLY) in ${fmt(sr.indexBuildMs / 1000)} s. Then sends on the same server and table: with the index, then, the index dropped, without it.`,
+    );
+    out.push('');
+    out.push(
+      '| operation | table rows | req/s | p50 | p99 | CPU ms/request: server | PostgreSQL | plan |',
+    );
+    out.push('| --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |');
+    const rowsOf = [
+      ['search, a word in 0.1% of rows', 'search-rare/messenger', sr.plans?.rare],
+      ['search, a word in 30% of rows', 'search-common/messenger', sr.plans?.common],
+      ['send, without the search index', 'send-index/without'],
+      ['send, with the search index', 'send-index/with'],
+    ];
+    for (const [label, key, plan] of rowsOf) {
+      const r = results.http[key];
+      if (!r) continue;
+      const failed = r.ok
+        ? ''
+        : ` ⚠ ${r.errors} errors, ${r.timeouts} timeouts, ${r.non2xx} non-2xx`;
+      out.push(
+        `| ${label}${failed} | ${fmtInt(r.tableRows)} | ${fmtInt(r.rps)} | ${fmt(r.p50, 2)} | ${fmt(r.p99, 2)} | ${fmt(r.cpuPerRequest?.server, 3)} | ${fmt(r.cpuPerRequest?.postgres, 3)} | ${plan ?? ''} |`,
+      );
+    }
+    const cost = ratio(
+      results.http['send-index/with']?.rps,
+      results.http['send-index/without']?.rps,
+    );
+    if (!Number.isNaN(cost)) {
+      out.push('');
+      out.push(`Send req/s with the search index / without: ${fmtRatio(cost)}.`);
+    }
     out.push('');
   }
   if (results.cli.length > 0) {

@@ -19,6 +19,7 @@ export function emptyResults(options) {
     http: {},
     growth: [],
     live: null,
+    search: null,
     cli: [],
     targets: [],
     errors: [],

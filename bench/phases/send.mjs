@@ -4,7 +4,8 @@ import { checkSameSql, compareTargets } from '../lib/http-measure.mjs';
 import { countRows } from '../lib/postgres.mjs';
 import { INSERT_SQL } from '../lib/reference-sql.mjs';
 
-const sendRequest = () => {
+/** Request maker of the send workload: 50 senders to 100 recipients, a sixty-character text. */
+export const sendRequest = () => {
   let n = 0;
   return () => ({
     method: 'POST',

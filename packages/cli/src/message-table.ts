@@ -1,4 +1,4 @@
-import type { Message } from '@messenger/core';
+import { HIGHLIGHT_END, HIGHLIGHT_START, type Message } from '@messenger/core';
 import type { ChalkInstance } from 'chalk';
 import Table from 'cli-table3';
 import stringWidth from 'string-width';
@@ -29,10 +29,18 @@ export function messageTable(messages: readonly Message[], color: ChalkInstance)
       color.cyan(terminalSafe(m.sender)),
       color.magenta(terminalSafe(m.recipient)),
       mark,
-      terminalSafe(m.message_content),
+      shownText(m, color),
     ]);
   }
   return table.toString();
+}
+
+const MATCH = new RegExp(`${HIGHLIGHT_START}([^${HIGHLIGHT_END}]*)${HIGHLIGHT_END}`, 'g');
+
+/** The text of a message; in search results, each match in bold (plain when colour is off). */
+function shownText(m: Message, color: ChalkInstance): string {
+  if (m.highlight === undefined) return terminalSafe(m.message_content);
+  return terminalSafe(m.highlight).replace(MATCH, (_all, word: string) => color.bold(word));
 }
 
 /** The message column fits the longest line, up to 60 columns, then wraps. */

@@ -6,6 +6,7 @@ import { listCommand } from './commands/list.js';
 import { loginCommand } from './commands/login.js';
 import { logoutCommand } from './commands/logout.js';
 import { readCommand } from './commands/read.js';
+import { searchCommand } from './commands/search.js';
 import { sendCommand } from './commands/send.js';
 import { type ServeOptions, serveCommand } from './commands/serve.js';
 import {
@@ -257,6 +258,36 @@ Exit codes: 0 ok, 2 usage or validation error, 1 runtime error.`,
     .action(
       withClient(async (client, opts: Parameters<typeof listCommand>[1]) => {
         await listCommand(client, opts, ctx.out);
+      }),
+    );
+
+  program
+    .command('search')
+    .description(
+      'Find messages by their text, newest first: words (all must occur), "a phrase", a or b, -excluded; case and accents ignored, the last word a prefix.',
+    )
+    .argument('<terms...>', 'what to find (joined with spaces into one query)')
+    .option('-s, --sender <name>', 'only messages from this sender (case-insensitive)')
+    .option('-r, --recipient <name>', 'only messages to this recipient (case-insensitive)')
+    .option(
+      '-w, --with <name>',
+      'with --sender or --recipient: both directions of that conversation',
+    )
+    .option('--since <time>', 'only messages sent at or after this time (forms as in msg list)')
+    .option('--until <time>', 'only messages sent before this time (same forms)')
+    .option('-n, --limit <n>', 'page size, 1–1000 (default 100)')
+    .option('--cursor <cursor>', 'continue after the page that printed this cursor')
+    .option('--relevance', 'best match first instead of newest first')
+    .option(
+      '--json',
+      'print {"messages": [...], "next_cursor": ...}; each message has highlight',
+      false,
+    )
+    // `-word` excludes a word: a term, not an unknown option (searchCommand refuses `--x`).
+    .allowUnknownOption()
+    .action(
+      withClient(async (client, terms: string[], opts: Parameters<typeof searchCommand>[2]) => {
+        await searchCommand(client, terms, opts, ctx.out);
       }),
     );
 

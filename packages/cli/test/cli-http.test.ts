@@ -15,7 +15,7 @@ import {
   startStubHttpServer,
 } from '@messenger/testing';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { type MsgResult, runMsg } from './run-msg.js';
+import { type MsgResult, normalise, runMsg } from './run-msg.js';
 
 interface ListJson {
   messages: Message[];
@@ -25,21 +25,6 @@ interface ListJson {
 const { version } = JSON.parse(
   readFileSync(new URL('../package.json', import.meta.url), 'utf8'),
 ) as { version: string };
-
-/**
- * What may differ between two runs of the same command on two databases: the time
- * a message was stored, and the cursor (which encodes that time). Ids do not: both
- * databases start empty and get the same sends in the same order.
- */
-function normalise(r: MsgResult): MsgResult {
-  const n = (s: string) =>
-    s
-      .replace(/\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z/g, '<time>')
-      .replace(/\d{4}-\d\d-\d\d \d\d:\d\d:\d\d/g, '<time>')
-      .replace(/("next_cursor": )"[^"]+"/g, '$1"<cursor>"')
-      .replace(/--cursor \S+/g, '--cursor <cursor>');
-  return { code: r.code, stdout: n(r.stdout), stderr: n(r.stderr) };
-}
 
 /*
  * Both transports, compared. PGlite is single-process: the server's embedded database

@@ -76,3 +76,18 @@ export async function openMsgDatabase(backend: Backend): Promise<MsgDatabase> {
     close: async () => rmSync(dir, { recursive: true, force: true }),
   };
 }
+
+/**
+ * What may differ between two runs of the same command on two databases: the time
+ * a message was stored, and the cursor (which encodes that time). Ids do not: both
+ * databases start empty and get the same sends in the same order.
+ */
+export function normalise(r: MsgResult): MsgResult {
+  const n = (s: string) =>
+    s
+      .replace(/\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z/g, '<time>')
+      .replace(/\d{4}-\d\d-\d\d \d\d:\d\d:\d\d/g, '<time>')
+      .replace(/("next_cursor": )"[^"]+"/g, '$1"<cursor>"')
+      .replace(/--cursor \S+/g, '--cursor <cursor>');
+  return { code: r.code, stdout: n(r.stdout), stderr: n(r.stderr) };
+}

@@ -20,7 +20,12 @@ const pgliteManifest = join(dirname(require.resolve('@electric-sql/pglite')), '.
 const { version } = JSON.parse(readFileSync(pgliteManifest, 'utf8'));
 const target = join(dist, `${TEMPLATE_FILE_PREFIX}${version}.tar.gz`);
 
-const inputs = [join(dist, 'migrate.js'), ...listFiles(join(dist, 'migrations'))];
+// The search index is built by migrate.js after the migrations (search/search-index.js).
+const inputs = [
+  join(dist, 'migrate.js'),
+  ...listFiles(join(dist, 'migrations')),
+  ...listFiles(join(dist, 'search')),
+];
 const newestInput = Math.max(...inputs.map((f) => statSync(f).mtimeMs));
 let current = false;
 try {

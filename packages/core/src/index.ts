@@ -56,6 +56,14 @@ export {
 export type { MigrationReport } from './migrate.js';
 export type { MarkReadResult, ReadReceipt } from './receipts.repository.js';
 export type { Result } from './result.js';
+export { HIGHLIGHT_END, HIGHLIGHT_START, highlight } from './search/highlight.js';
+export type { RankPosition } from './search/relevance-cursor.js';
+export {
+  foldForSearch,
+  MAX_SEARCH_LENGTH,
+  parseSearch,
+  type SearchQuery,
+} from './search/search-query.js';
 export { describeValue, MAX_DESCRIBED_LENGTH } from './validation/describe-value.js';
 export {
   DEFAULT_LIST_LIMIT,

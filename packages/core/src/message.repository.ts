@@ -3,6 +3,9 @@ import { encodeCursor } from './cursor.js';
 import { isoUtc } from './database/iso-utc.js';
 import type { Message, MessagePage } from './message.js';
 import type { Database } from './message.table.js';
+import { highlight } from './search/highlight.js';
+import { encodeRankCursor } from './search/relevance-cursor.js';
+import { searchConditions } from './search/search.repository.js';
 import type { ListQuery } from './validation/list-query.js';
 import type { SendInput } from './validation/send-input.js';
 
@@ -91,7 +94,8 @@ export function conversationCondition(names: readonly [string, string], p: Place
  * Runs a listing. `branchesOf` gives the name conditions: one branch is one index range;
  * several are alternatives (disjoint, e.g. "sent by me" and "received by me"), each an index
  * range, merged in listing order by their UNION ALL. The query's other filters (read state,
- * time range, cursor) narrow every branch.
+ * time range, search, cursor) narrow every branch: a search is a listing like any other, so
+ * whatever scopes a listing (a mailbox) scopes it too.
  */
 export async function runListing(
   db: Db,
@@ -116,28 +120,60 @@ export async function runListing(
     const { sentDatetime, id } = query.after;
     narrowing.push(`(sent_datetime, id) < (${p(sentDatetime)}::timestamptz, ${p(id)}::bigint)`);
   }
+  const search = query.search === undefined ? undefined : searchConditions(query.search, p);
+  if (search !== undefined) narrowing.push(search.match);
+  const byRank = search !== undefined && query.order === 'relevance';
+  if (byRank && query.afterRank !== undefined) {
+    const { rank, id } = query.afterRank;
+    narrowing.push(`(${search.rank}, id) < (${p(rank)}::real, ${p(id)}::bigint)`);
+  }
   const where = (names: string[]) => {
     const all = [...names, ...narrowing];
     return all.length > 0 ? ` where ${all.join(' and ')}` : '';
   };
   // Qualified: a bare sent_datetime here would be the select list's text column of that name,
   // which sorts the same but cannot use the (…, sent_datetime desc, id desc) indexes.
-  const order = ' order by "messages"."sent_datetime" desc, "messages"."id" desc limit ';
+  const order = byRank
+    ? ' order by "search_rank" desc, "messages"."id" desc limit '
+    : ' order by "messages"."sent_datetime" desc, "messages"."id" desc limit ';
+  const columns = selectMessages.slice(0, -' from "messages"'.length);
   let text: string;
-  if (branches.length === 1) {
+  if (branches.length === 1 && search === undefined) {
     text = `${selectMessages}${where(branches[0] ?? [])}${order}${p(query.limit + 1)}`;
   } else {
     // Each branch takes its own first page (an index scan that stops after `limit + 1` rows);
     // only those few rows are merged and sorted. Left to merge whole branches, the planner
     // reads every matching row of each (bitmap scans and a sort: a mailbox's whole history).
+    // A search takes this form even with one branch: when it sorts the matches of a rare word,
+    // the times are formatted for the page only, not for every match (~3× faster at 1M rows).
     const limit = p(query.limit + 1);
-    const from = ' from "messages"';
+    const rank = byRank ? `, ${search.rank} as "search_rank"` : '';
     const union = branches
-      .map((names) => `(select * from messages${where(names)}${order}${limit})`)
+      .map((names) => `(select *${rank} from messages${where(names)}${order}${limit})`)
       .join(' union all ');
-    text = `${selectMessages.slice(0, -from.length)} from (${union}) as "messages"${order}${limit}`;
+    const outerRank = byRank ? ', "search_rank"' : '';
+    text = `${columns}${outerRank} from (${union}) as "messages"${order}${limit}`;
   }
-  const { rows } = await db.executeQuery<MessageSelection>(CompiledQuery.raw(text, params));
+  const { rows } = await db.executeQuery<MessageSelection & { search_rank?: string }>(
+    CompiledQuery.raw(text, params),
+  );
+  if (query.search !== undefined) {
+    const found = query.search;
+    const page = rows.slice(0, query.limit);
+    const last = page.at(-1);
+    const more = rows.length > query.limit && last !== undefined;
+    return {
+      messages: page.map((row) => ({
+        ...toMessage(row),
+        highlight: highlight(row.message_content, found),
+      })),
+      nextCursor: !more
+        ? null
+        : byRank
+          ? encodeRankCursor({ rank: String(last.search_rank), id: String(last.id) })
+          : encodeCursor({ sentDatetime: last.sent_datetime, id: String(last.id) }),
+    };
+  }
   // From PostgreSQL (int8 parsed to a number) each row selected here already has exactly the
   // public shape: no mapping on the hot path.
   const page = rows.length > query.limit ? rows.slice(0, query.limit) : rows;

@@ -10,6 +10,11 @@ export interface Message {
   readonly sent_datetime: string;
   readonly is_read: boolean;
   readonly read_at: string | null;
+  /**
+   * Only in search results (a listing with `q`): the text with each match between
+   * U+E000 and U+E001 (see the README's "Search"; `HIGHLIGHT_START`/`HIGHLIGHT_END`).
+   */
+  readonly highlight?: string;
 }
 
 /** A page of a listing: messages newest first and the cursor of the next page (`null` at the end). */

@@ -202,6 +202,8 @@ export class Messenger {
    * @example
    * let page = await messenger.list({ recipient: 'alice', is_read: false, limit: 50 });
    * while (page.nextCursor) page = await messenger.list({ recipient: 'alice', cursor: page.nextCursor });
+   * // Full-text search is a filter like the others; each message found has a `highlight`.
+   * const found = await messenger.list({ q: 'lunch -pizza', recipient: 'alice' });
    */
   async list(options: ListOptions = {}): Promise<MessagePage> {
     const r = validateListOptions(options);

@@ -1,5 +1,6 @@
 import { type Kysely, Migrator, sql } from 'kysely';
 import { bundledMigrationProvider, migrations } from './migrations/index.js';
+import { ensureSearchIndex, searchIndexState } from './search/search-index.js';
 
 /** Outcome of running the migrations. */
 export interface MigrationReport {
@@ -9,11 +10,20 @@ export interface MigrationReport {
 
 /**
  * Brings the schema up to date with the migrations shipped in core. Safe to run
- * concurrently from several processes: Kysely's Migrator takes a database lock.
+ * concurrently from several processes: Kysely's Migrator takes a database lock. Then builds
+ * the search index, outside any transaction and without blocking writes (see
+ * search/search-index.ts).
  */
 // biome-ignore lint/suspicious/noExplicitAny: the Migrator works on any schema.
 export async function migrateToLatest(db: Kysely<any>): Promise<MigrationReport> {
   if (await isUpToDate(db)) return { applied: [] };
+  const report = await runMigrator(db);
+  await ensureSearchIndex(db);
+  return report;
+}
+
+// biome-ignore lint/suspicious/noExplicitAny: the Migrator works on any schema.
+async function runMigrator(db: Kysely<any>): Promise<MigrationReport> {
   // Kysely looks for its migration tables in every schema unless told which one: a
   // `kysely_migration` table in any other schema would make it skip creating its own.
   const current = sql<{ schema: string | null }>`select current_schema() as schema`;
@@ -34,7 +44,8 @@ export async function migrateToLatest(db: Kysely<any>): Promise<MigrationReport>
  * Whether every bundled migration is recorded as applied, asked in two small reads.
  * Kysely's Migrator takes its lock table and a transaction even when there is nothing
  * to do (about ten statements): the embedded database checks on every open, and each
- * `msg` command opens it. Anything unexpected answers "no", and the Migrator decides.
+ * `msg` command opens it. Anything unexpected answers "no", and the Migrator decides. The
+ * search index counts too: one that is missing or invalid is (re)built.
  */
 // biome-ignore lint/suspicious/noExplicitAny: the Migrator works on any schema.
 async function isUpToDate(db: Kysely<any>): Promise<boolean> {
@@ -44,5 +55,6 @@ async function isUpToDate(db: Kysely<any>): Promise<boolean> {
   if (table.rows[0]?.present !== true) return false;
   const done = await sql<{ name: string }>`select name from kysely_migration`.execute(db);
   const applied = new Set(done.rows.map((r) => r.name));
-  return Object.keys(migrations).every((name) => applied.has(name));
+  if (!Object.keys(migrations).every((name) => applied.has(name))) return false;
+  return (await searchIndexState(db)) === 'valid';
 }

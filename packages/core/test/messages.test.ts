@@ -324,8 +324,8 @@ describe.each(backends())('messages on $name', (backend) => {
           cursor: Buffer.from('2026-02-30T00:00:00.000000Z|1').toString('base64url'),
         }),
       ).rejects.toThrow('cursor: is not a valid cursor');
-      await expect(messenger.list({ order: 'asc' } as unknown as ListOptions)).rejects.toThrow(
-        /^order: unknown parameter/,
+      await expect(messenger.list({ sort: 'asc' } as unknown as ListOptions)).rejects.toThrow(
+        /^sort: unknown parameter/,
       );
     });
 

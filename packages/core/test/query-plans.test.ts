@@ -177,3 +177,111 @@ describe.skipIf(postgresUrl === undefined && process.env.REQUIRE_POSTGRES !== '1
     });
   },
 );
+
+/**
+ * Search plans, on text with a natural spread of words (a vocabulary of 5000, a few very
+ * common, most rare — PostgreSQL estimates a prefix from its most common words, and needs
+ * at least 100 of them), 100k rows: a word in 30% of them must be found newest first by
+ * walking the newest-first index (a page costs ~340 rows, whatever the table's size), never
+ * by sorting every match; a word in 0.1% through the search index, sorting only its matches.
+ */
+describe.skipIf(postgresUrl === undefined && process.env.REQUIRE_POSTGRES !== '1')(
+  'search query plans [postgres]',
+  () => {
+    let schema: PostgresSchema;
+    let pool: pg.Pool;
+    let db: Kysely<Database>;
+    const captured: { sql: string; parameters: readonly unknown[] }[] = [];
+
+    beforeAll(async () => {
+      schema = await freshPostgresSchema();
+      const m = await openMessenger({ databaseUrl: schema.url, migrate: true });
+      await m.close();
+      pool = new pg.Pool({ connectionString: schema.url, max: 2 });
+      await pool.query('alter table messages disable trigger messages_notify');
+      await pool.query(`insert into messages (sender, recipient, message_content, sent_datetime)
+        select 'user' || (i % 100), 'user' || ((i * 7 + i / 100) % 100),
+               'w' || floor(exp(random() * ln(5000)))::int || ' w' || floor(exp(random() * ln(5000)))::int
+               || ' w' || floor(exp(random() * ln(5000)))::int
+               || case when i % 10 < 3 then ' common' else '' end
+               || case when i % 1000 = 7 then ' rareword' else '' end,
+               now() - make_interval(secs => i)
+        from generate_series(1, 100000) as i`);
+      await pool.query('analyze messages');
+      db = new Kysely<Database>({
+        dialect: new PostgresDialect({ pool }),
+        log: (event) => {
+          if (event.level === 'query') captured.push(event.query);
+        },
+      });
+    }, 120_000);
+
+    afterAll(async () => {
+      await db?.destroy();
+      await schema?.drop();
+    });
+
+    const planOf = async (options: Record<string, unknown>, mailboxOf?: string) => {
+      const r = validateListOptions(options);
+      if (!r.ok) throw new Error(JSON.stringify(r.issues));
+      captured.length = 0;
+      if (mailboxOf === undefined) await listMessages(db, r.value);
+      else await listMailbox(db, mailboxOf, r.value);
+      const query = captured.at(-1);
+      if (!query) throw new Error('no query captured');
+      const { rows } = await pool.query<{ 'QUERY PLAN': string }>(`explain ${query.sql}`, [
+        ...query.parameters,
+      ]);
+      return rows.map((row) => row['QUERY PLAN']).join('\n');
+    };
+
+    it.each([
+      ['a common word', { q: 'common' }, 'messages_newest_idx'],
+      ['a common word, as a prefix', { q: 'comm' }, 'messages_newest_idx'],
+      [
+        'a common word to a recipient',
+        { q: 'common', recipient: 'user7' },
+        'messages_recipient_newest_idx',
+      ],
+      [
+        'a common word, after a cursor',
+        {
+          q: 'common',
+          cursor: encodeCursor({ sentDatetime: '2100-01-01T00:00:00.000000Z', id: '1' }),
+        },
+        'messages_newest_idx',
+      ],
+    ])(
+      'newest first, %s: walks an index in order, no sort of the matches',
+      async (_n, options, index) => {
+        const plan = await planOf({ ...options, limit: 100 });
+        expect(plan).toMatch(new RegExp(`Index Scan.* using ${index}`));
+        expect(plan).not.toMatch(/Sort|Bitmap/);
+      },
+    );
+
+    it.each([
+      ['a rare word', { q: 'rareword' }],
+      ['a rare word, as a prefix', { q: 'rarew' }],
+      ['a rare word, by relevance', { q: 'rareword', order: 'relevance' }],
+      ['a rare word and a common one', { q: 'common rareword' }],
+    ])('%s: found through the search index', async (_n, options) => {
+      const plan = await planOf({ ...options, limit: 100 });
+      expect(plan).toMatch(/Bitmap Index Scan on messages_search_idx/);
+      expect(plan).not.toMatch(/Seq Scan|messages_newest_idx/);
+    });
+
+    it('mailbox: a common word reads one page per index range', async () => {
+      const plan = await planOf({ q: 'common', limit: 100 }, 'user7');
+      expect(plan).toMatch(/Index Scan.* using messages_recipient_newest_idx/);
+      expect(plan).toMatch(/Index Scan.* using messages_sender_newest_idx/);
+      expect(plan).not.toMatch(/Seq Scan|Bitmap|Sort {2}/);
+    });
+
+    it('mailbox: a rare word reads only its matches', async () => {
+      const plan = await planOf({ q: 'rareword', limit: 100 }, 'user7');
+      expect(plan).toMatch(/messages_search_idx/);
+      expect(plan).not.toMatch(/Seq Scan|messages_newest_idx/);
+    });
+  },
+);

@@ -33,6 +33,12 @@ describe('README', () => {
     expect(r.stderr).toContain('message_content: at most 160 characters, got 161');
   });
 
+  it('search example runs as printed', () => {
+    const r = runExample('## Search');
+    expect(r.stdout).toBe('[Lunch] at the [Café]?\nnull\n');
+    expect(r.stderr).toBe('');
+  });
+
   it('security example (accounts, tokens, the mailbox) runs as printed', () => {
     const r = runExample('### The mailbox');
     expect(r.stdout).toBe(

@@ -4,6 +4,7 @@ import {
   MAX_LIST_LIMIT,
   MAX_MARK_READ_IDS,
   MAX_NAME_LENGTH,
+  MAX_SEARCH_LENGTH,
 } from '@messenger/core';
 import { BODY_LIMIT, DEFAULT_HEARTBEAT_MS, formatBytes, formatSeconds } from './limits.js';
 
@@ -28,6 +29,11 @@ export const messageSchema = {
     },
     is_read: { type: 'boolean' },
     read_at: { type: ['string', 'null'], format: 'date-time' },
+    highlight: {
+      type: 'string',
+      description:
+        'Only in search results (with q): message_content with each match between U+E000 and U+E001 (private-use characters, never markup; any already in the text become U+FFFD). Escape the text for HTML first, then replace the two markers.',
+    },
   },
 } as const;
 
@@ -137,7 +143,7 @@ export const sendSchema = {
 export const listSchema = {
   summary: 'List messages, newest first',
   description:
-    'One page of messages in the order (sent_datetime, id) descending. When there is a next page its cursor is in the X-Next-Cursor header and a Link header with rel="next". Query parameters are joined with & (not ?), each at most once; unknown parameters and a %-escape that is malformed or not UTF-8 are rejected.',
+    'One page of messages in the order (sent_datetime, id) descending; with q, only those whose text matches the search (and those the caller may list, as without it). When there is a next page its cursor is in the X-Next-Cursor header and a Link header with rel="next". Query parameters are joined with & (not ?), each at most once; unknown parameters and a %-escape that is malformed or not UTF-8 are rejected.',
   tags: ['messages'],
   querystring: {
     type: 'object',
@@ -185,11 +191,23 @@ export const listSchema = {
         type: 'string',
         description: 'Two names, a,b: both directions between them.',
       },
+      q: {
+        type: 'string',
+        maxLength: MAX_SEARCH_LENGTH,
+        description: `Full-text search of message_content, combinable with every other parameter, in web-search syntax: words (all must occur), "a phrase", a or b, -excluded. Case and accents are ignored (café = cafe, Straße = strasse), no stemming; the last word is a prefix (lunc finds lunch) unless the query ends with a quote or that word is excluded. Text without spaces (Chinese, Japanese) is one word per run, found by the run's beginning. 1 to ${MAX_SEARCH_LENGTH} characters with at least one word to find: empty, symbols or exclusions alone are a 400 naming q. Each message found carries highlight.`,
+      },
+      order: {
+        type: 'string',
+        enum: ['newest', 'relevance'],
+        default: 'newest',
+        description:
+          'With q: newest first (default), or relevance — best match first (ts_rank, then id), with cursors of its own; it ranks every match, so it is slower for common words.',
+      },
     },
   },
   response: {
     200: {
-      description: 'Messages, newest first.',
+      description: 'Messages, newest first (or by relevance, with q and order=relevance).',
       type: 'array',
       items: { $ref: 'Message#' },
     },

@@ -61,6 +61,8 @@ const LIST_PARAMETERS = Object.keys({
   cursor: true,
   with: true,
   conversation: true,
+  q: true,
+  order: true,
 } satisfies Record<keyof ListOptions, true>) as (keyof ListOptions)[];
 
 interface Reply {
@@ -356,7 +358,8 @@ function toMessage(v: unknown): Message | undefined {
     typeof m.message_content !== 'string' ||
     typeof m.sent_datetime !== 'string' ||
     typeof m.is_read !== 'boolean' ||
-    (m.read_at !== null && typeof m.read_at !== 'string')
+    (m.read_at !== null && typeof m.read_at !== 'string') ||
+    (m.highlight !== undefined && typeof m.highlight !== 'string')
   ) {
     return undefined;
   }
@@ -368,6 +371,7 @@ function toMessage(v: unknown): Message | undefined {
     sent_datetime: m.sent_datetime,
     is_read: m.is_read,
     read_at: m.read_at,
+    ...(typeof m.highlight === 'string' && { highlight: m.highlight }),
   };
 }
 

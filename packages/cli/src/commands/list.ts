@@ -77,7 +77,7 @@ export async function listCommand(
  * A `--since`/`--until` value as an instant for core: relative forms resolved, ISO-8601
  * passed on for core to check. Anything that is neither is refused here, naming both.
  */
-function timeBound(flag: string, value: string | undefined, now: Date): string | undefined {
+export function timeBound(flag: string, value: string | undefined, now: Date): string | undefined {
   if (value === undefined) return undefined;
   const resolved = resolveTime(value, now);
   if (resolved === value && !looksLikeDate(value)) {

@@ -46,6 +46,8 @@ describe('validateListOptions', () => {
       'cursor',
       'with',
       'conversation',
+      'q',
+      'order',
     ]);
   });
 
@@ -289,15 +291,15 @@ describe('validateListOptions', () => {
   });
 
   it('rejects an unknown parameter, naming it', () => {
-    expect(issuesOf({ sender: 'bob', order: 'asc' })).toEqual([
+    expect(issuesOf({ sender: 'bob', sort: 'asc' })).toEqual([
       {
-        field: 'order',
+        field: 'sort',
         message:
-          'unknown parameter; expected one of sender, recipient, is_read, since, until, limit, cursor, with, conversation',
+          'unknown parameter; expected one of sender, recipient, is_read, since, until, limit, cursor, with, conversation, q, order',
       },
     ]);
     expect(new ValidationError(issuesOf({ isRead: 'true' })).message).toBe(
-      'isRead: unknown parameter; expected one of sender, recipient, is_read, since, until, limit, cursor, with, conversation',
+      'isRead: unknown parameter; expected one of sender, recipient, is_read, since, until, limit, cursor, with, conversation, q, order',
     );
   });
 
@@ -310,9 +312,13 @@ describe('validateListOptions', () => {
     },
   );
 
-  it('treats empty strings, undefined and null as absent', () => {
-    const empty = Object.fromEntries(LIST_PARAMETERS.map((p) => [p, '']));
+  it('treats empty strings, undefined and null as absent (but an empty search)', () => {
+    const empty = Object.fromEntries(LIST_PARAMETERS.filter((p) => p !== 'q').map((p) => [p, '']));
     expect(queryOf(empty)).toEqual({ limit: 100 });
+    expect(validateListOptions({ q: '' })).toEqual({
+      ok: false,
+      issues: [{ field: 'q', message: 'must not be empty' }],
+    });
     const absent = Object.fromEntries(LIST_PARAMETERS.map((p) => [p, undefined]));
     expect(queryOf(absent)).toEqual({ limit: 100 });
     expect(queryOf({ sender: null, is_read: null, limit: null })).toEqual({ limit: 100 });
@@ -324,7 +330,7 @@ describe('validateListOptions', () => {
     if (r.ok) return;
     expect(r.issues.map((i) => i.field)).toEqual(['page', 'is_read', 'since', 'limit']);
     expect(new ValidationError(r.issues).message).toBe(
-      'page: unknown parameter; expected one of sender, recipient, is_read, since, until, limit, cursor, with, conversation; ' +
+      'page: unknown parameter; expected one of sender, recipient, is_read, since, until, limit, cursor, with, conversation, q, order; ' +
         'is_read: must be one of true, false, 1, 0, t, f; got "maybe"; ' +
         'since: must be an ISO-8601 date or date-time (e.g. 2026-01-31T12:00:00Z); got "yesterday"; ' +
         'limit: must be a whole number from 1 to 1000; got "0"',

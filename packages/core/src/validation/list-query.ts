@@ -1,6 +1,8 @@
 import { checkName, type NameProfile } from '../accounts/name-profile.js';
 import { type CursorPosition, decodeCursor } from '../cursor.js';
 import { ok, type Result } from '../result.js';
+import { decodeRankCursor, type RankPosition } from '../search/relevance-cursor.js';
+import { parseSearch, type SearchQuery } from '../search/search-query.js';
 import { describeValue } from './describe-value.js';
 import { compareInstants, type Instant, parseInstant } from './instants.js';
 import { DEFAULT_LIST_LIMIT, MAX_LIST_LIMIT } from './limits.js';
@@ -33,6 +35,14 @@ export interface ListOptions {
   with?: string | undefined;
   /** The two-person conversation `a,b`, both directions (instead of sender/recipient/with). */
   conversation?: string | undefined;
+  /**
+   * Full-text search in the text, in web-search syntax: words, `"a phrase"`, `or`, `-word`;
+   * case and accents ignored, the last word matched as a prefix. Each message found carries a
+   * `highlight`. See the README's "Search".
+   */
+  q?: string | undefined;
+  /** With `q`: `newest` (the default) or `relevance` (best match first, `ts_rank`). */
+  order?: 'newest' | 'relevance' | undefined;
 }
 
 /** A validated listing query. */
@@ -47,6 +57,12 @@ export interface ListQuery {
   readonly after?: CursorPosition;
   /** Both directions between these two names; sender and recipient are then unset. */
   readonly conversation?: readonly [string, string];
+  /** Full-text search: only messages whose text matches. */
+  readonly search?: SearchQuery;
+  /** Best match first instead of newest first (only with `search`). */
+  readonly order?: 'relevance';
+  /** Position after which a relevance-ordered page starts (instead of `after`). */
+  readonly afterRank?: RankPosition;
 }
 
 /** Names of the parameters a listing accepts. */
@@ -60,6 +76,8 @@ export const LIST_PARAMETERS = [
   'cursor',
   'with',
   'conversation',
+  'q',
+  'order',
 ] as const;
 
 const TRUE = new Set(['true', '1', 't']);
@@ -168,16 +186,41 @@ export function validateListOptions(
     } else query.limit = n;
   }
 
+  // Unlike other parameters, an empty q is not "no filter": a search box sent empty is refused.
+  const emptyQ = typeof input === 'object' && input !== null && (input as { q?: unknown }).q === '';
+  if (raw.q !== undefined || emptyQ) {
+    const r = parseSearch(emptyQ ? '' : raw.q);
+    if (r.ok) query.search = r.value;
+    else issues.push(...r.issues);
+  }
+
+  if (raw.order !== undefined && raw.order !== 'newest') {
+    if (raw.order !== 'relevance') {
+      issues.push({
+        field: 'order',
+        message: `must be newest or relevance; got ${describeValue(raw.order)}`,
+      });
+    } else if (raw.q === undefined && !emptyQ) {
+      issues.push({ field: 'order', message: 'relevance needs q (a search)' });
+    } else query.order = 'relevance';
+  }
+
   if (raw.cursor !== undefined) {
     if (typeof raw.cursor !== 'string') {
       issues.push({
         field: 'cursor',
         message: `must be a string, got ${describeType(raw.cursor)}`,
       });
+    } else if (raw.order === 'relevance') {
+      const r = decodeRankCursor(raw.cursor);
+      if (r.ok) query.afterRank = r.value;
+      else issues.push(...r.issues);
     } else {
       const r = decodeCursor(raw.cursor);
       if (r.ok) query.after = r.value;
-      else issues.push(...r.issues);
+      else if (decodeRankCursor(raw.cursor).ok) {
+        issues.push({ field: 'cursor', message: 'is a cursor of order=relevance' });
+      } else issues.push(...r.issues);
     }
   }
 
