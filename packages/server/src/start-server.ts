@@ -4,6 +4,7 @@ import type { FastifyInstance, FastifyServerOptions } from 'fastify';
 import { buildApp } from './app.js';
 import { type ControlServer, startControlServer } from './control-server.js';
 import type { RateLimit } from './rate-limit.js';
+import type { StreamLimits } from './stream-budget.js';
 
 /** What {@link startServer} needs. */
 export interface StartOptions {
@@ -20,6 +21,8 @@ export interface StartOptions {
   readonly rateLimit?: RateLimit | 'off' | undefined;
   /** Browser origins allowed besides the server's own (exact, e.g. `https://app.example`). */
   readonly allowedOrigins?: readonly string[] | undefined;
+  /** Caps on open live streams and their lifetime (defaults: `DEFAULT_STREAM_LIMITS`). */
+  readonly streams?: Partial<StreamLimits> | undefined;
   /**
    * Also serve the operator's control channel (users and tokens, HTTP over a Unix socket of
    * mode 0600) at this path, removed on close; see `startControlServer`.
@@ -82,6 +85,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
           : { mode: 'token', rateLimit: options.rateLimit, allowedOrigins: options.allowedOrigins },
       logger: options.logger,
       trustProxy: options.trustProxy,
+      streams: options.streams,
     });
   } catch (err) {
     await messenger.close();
