@@ -54,7 +54,12 @@ export {
   type SubscribeOptions,
 } from './messenger.js';
 export type { MigrationReport } from './migrate.js';
-export type { MarkReadResult, ReadReceipt } from './receipts.repository.js';
+export {
+  MARK_READ_BATCH,
+  MAX_MARK_READ_PER_REQUEST,
+  type MarkReadResult,
+  type ReadReceipt,
+} from './receipts.repository.js';
 export type { Result } from './result.js';
 export { describeValue, MAX_DESCRIBED_LENGTH } from './validation/describe-value.js';
 export {

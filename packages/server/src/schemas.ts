@@ -1,8 +1,10 @@
 import {
   DEFAULT_LIST_LIMIT,
+  MARK_READ_BATCH,
   MAX_CONTENT_LENGTH,
   MAX_LIST_LIMIT,
   MAX_MARK_READ_IDS,
+  MAX_MARK_READ_PER_REQUEST,
   MAX_NAME_LENGTH,
 } from '@messenger/core';
 import { BODY_LIMIT, DEFAULT_HEARTBEAT_MS, formatBytes, formatSeconds } from './limits.js';
@@ -221,8 +223,7 @@ export const readySchema = {
 
 export const markReadSchema = {
   summary: 'Mark messages read',
-  description:
-    'By ids ({"ids": [1, 2]}), or everything to a recipient, optionally up to and including an id ({"recipient": "alice", "up_to": 42}). Idempotent: read_at is set once; updated counts the messages that changed. Streams of the senders get a read event.',
+  description: `By ids ({"ids": [1, 2]}), or everything to a recipient, optionally up to and including an id ({"recipient": "alice", "up_to": 42}). Idempotent: read_at is set once; updated counts the messages that changed. Streams of the senders get a read event. By recipient it marks in batches of ${MARK_READ_BATCH}, each its own transaction, oldest first, at most ${MAX_MARK_READ_PER_REQUEST} per request (then more: true).`,
   tags: ['messages'],
   body: {
     type: 'object',
@@ -240,12 +241,19 @@ export const markReadSchema = {
   },
   response: {
     200: {
-      description: 'How many messages changed, and their ids.',
+      description:
+        'How many messages changed, and their ids. By recipient: more is true when this request stopped at its cap and unread messages up to up_to remain (ask again with the same recipient and up_to).',
       type: 'object',
-      required: ['updated', 'ids'],
+      required: ['updated', 'ids', 'more'],
       properties: {
         updated: { type: 'integer' },
         ids: { type: 'array', items: { type: 'integer' } },
+        more: { type: 'boolean' },
+        up_to: {
+          type: 'integer',
+          description:
+            'By recipient: the bound used — the given up_to, or the newest unread message when the request began (later ones stay unread).',
+        },
       },
     },
     400: error(
