@@ -42,7 +42,7 @@ export {
   ValidationError,
   type ValidationIssue,
 } from './errors.js';
-export type { SendOutcome } from './idempotency.repository.js';
+export type { PruneOptions, SendOutcome } from './idempotency.repository.js';
 export type { Message, MessagePage } from './message.js';
 export {
   embeddedDataDirectory,
