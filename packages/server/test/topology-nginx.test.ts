@@ -114,6 +114,20 @@ async function call(
   return { status: res.statusCode, headers: res.headers, text, json: () => JSON.parse(text) };
 }
 
+/** A WebSocket upgrade request of the stream, as bytes for a raw socket to nginx on `port`. */
+function streamUpgrade(port: number): string {
+  return [
+    'GET /api/messages/stream HTTP/1.1',
+    `Host: 127.0.0.1:${port}`,
+    'Upgrade: websocket',
+    'Connection: Upgrade',
+    'Sec-WebSocket-Version: 13',
+    'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==',
+    '',
+    '',
+  ].join('\r\n');
+}
+
 /** An address where nothing listens: a replica that is down. */
 async function deadAddress(): Promise<string> {
   return `127.0.0.1:${await freePort()}`;
@@ -226,18 +240,7 @@ describe('nginx in front of two healthy replicas', () => {
       });
       socket.on('error', reject);
       socket.setTimeout(5_000, () => reject(new Error(`no upgrade: ${got}`)));
-      socket.write(
-        [
-          'GET /api/messages/stream HTTP/1.1',
-          `Host: 127.0.0.1:${nginx.port}`,
-          'Upgrade: websocket',
-          'Connection: Upgrade',
-          'Sec-WebSocket-Version: 13',
-          'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==',
-          '',
-          '',
-        ].join('\r\n'),
-      );
+      socket.write(streamUpgrade(nginx.port));
     });
     expect(reply).toMatch(/^HTTP\/1\.1 101 /);
     const upgrade = [...a.seen, ...b.seen].find((s) => s.url === '/api/messages/stream');
@@ -379,18 +382,7 @@ describe('nginx stream budget', () => {
             resolve({ head, body, socket });
           }
         });
-        socket.write(
-          [
-            'GET /api/messages/stream HTTP/1.1',
-            `Host: 127.0.0.1:${nginx.port}`,
-            'Upgrade: websocket',
-            'Connection: Upgrade',
-            'Sec-WebSocket-Version: 13',
-            'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==',
-            '',
-            '',
-          ].join('\r\n'),
-        );
+        socket.write(streamUpgrade(nginx.port));
       },
     );
 
