@@ -523,6 +523,19 @@ Exit codes: 0 ok, 2 usage or validation error, 1 runtime error.`,
       (value: string, previous: string[]) => [...previous, value],
       [] as string[],
     )
+    .option(
+      '--stream-max-per-address <n>',
+      'open live streams per client address (default 50; 0: no cap)',
+    )
+    .option(
+      '--stream-max-per-user <n>',
+      'token mode: open live streams per user (default 10; 0: no cap)',
+    )
+    .option('--stream-max-total <n>', 'open live streams in this server (default 2000; 0: no cap)')
+    .option(
+      '--stream-max-lifetime <seconds>',
+      'a live stream is closed after this long with a cursor the client resumes from (default 3600; 0: never)',
+    )
     .action(async (opts: ServeOptions) => {
       const flags = program.opts<GlobalOptions>();
       const database = resolveDatabase(flags, ctx.env);

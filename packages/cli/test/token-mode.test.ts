@@ -165,6 +165,14 @@ describe('msg serve refuses bad security settings before opening anything', () =
       ['--allowed-origin', 'https://ok.example', '--allowed-origin', 'app.example.com'],
       /^msg: error: --allowed-origin: "app\.example\.com" is not an origin/,
     ],
+    [
+      ['--stream-max-total', 'lots'],
+      /^msg: error: --stream-max-total: must be a whole number from 0 \(off\) to 1000000; got "lots"\n$/,
+    ],
+    [
+      ['--stream-max-lifetime', '1h'],
+      /^msg: error: --stream-max-lifetime: must be a whole number from 0 \(off\) to 604800 \(seconds\); got "1h"\n$/,
+    ],
   ])('msg serve %j', async (args, line) => {
     const dir = mkdtempSync(join(tmpdir(), 'msg-serve-flags-'));
     try {

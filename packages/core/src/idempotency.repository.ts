@@ -70,15 +70,76 @@ export async function insertIdempotent(
   });
 }
 
-/** Deletes idempotency keys older than `olderThanMs` (at least 24 hours). Returns how many. */
+/** How long idempotency keys are kept at least: 24 hours. */
+export const IDEMPOTENCY_KEY_TTL_MS = 24 * 60 * 60 * 1000;
+
+/** Keys deleted per statement by {@link pruneIdempotencyKeys}. */
+export const PRUNE_BATCH = 5000;
+
+/** Options of {@link pruneIdempotencyKeys}. */
+export interface PruneOptions {
+  /** Delete keys older than this, in ms (never less than {@link IDEMPOTENCY_KEY_TTL_MS}). */
+  readonly olderThanMs?: number | undefined;
+  /** Keys per statement (default {@link PRUNE_BATCH}). */
+  readonly batchSize?: number | undefined;
+  /** Stop after this many statements (default: until none is left): bounded work for a CLI. */
+  readonly maxBatches?: number | undefined;
+  /** Stops between two batches when aborted (a server shutting down). */
+  readonly signal?: AbortSignal | undefined;
+}
+
+/** The advisory lock that lets one process at a time prune (any value; ours by its name). */
+const PRUNE_LOCK = 'messenger:idempotency:prune';
+
+/**
+ * Deletes idempotency keys older than the cutoff, `batchSize` at a time: each statement is
+ * its own short transaction that deletes at most that many rows found through the
+ * `created_at` index, so a large backlog never makes one long statement (nor hits a statement
+ * timeout) and never holds many row locks. Returns how many were deleted.
+ */
 export async function pruneIdempotencyKeys(
   db: Kysely<Database>,
-  olderThanMs: number,
+  options: PruneOptions = {},
 ): Promise<number> {
-  const ms = Math.max(olderThanMs, 24 * 60 * 60 * 1000);
-  const result = await db
-    .deleteFrom('idempotency_keys')
-    .where(sql<boolean>`created_at < now() - make_interval(secs => ${ms / 1000})`)
-    .executeTakeFirst();
-  return Number(result.numDeletedRows);
+  const ms = Math.max(options.olderThanMs ?? IDEMPOTENCY_KEY_TTL_MS, IDEMPOTENCY_KEY_TTL_MS);
+  const batch = Math.max(1, options.batchSize ?? PRUNE_BATCH);
+  const maxBatches = options.maxBatches ?? Number.POSITIVE_INFINITY;
+  // One cutoff for the whole run: keys written meanwhile are never in it.
+  const { rows } = await sql<{ cutoff: string }>`
+    select (now() - make_interval(secs => ${ms / 1000}))::text as cutoff`.execute(db);
+  const cutoff = rows[0]?.cutoff as string;
+  let deleted = 0;
+  for (let i = 0; i < maxBatches && !options.signal?.aborted; i++) {
+    const result = await sql`
+      delete from idempotency_keys where ctid in (
+        select ctid from idempotency_keys where created_at < ${cutoff}::timestamptz limit ${batch})`.execute(
+      db,
+    );
+    const n = Number(result.numAffectedRows ?? 0n);
+    deleted += n;
+    if (n < batch) break;
+  }
+  return deleted;
+}
+
+/**
+ * {@link pruneIdempotencyKeys} by one process at a time, on PostgreSQL: a session advisory
+ * lock taken without waiting on one connection of the pool, which runs the batches and lets
+ * go (a process that dies lets go with its connection). Another process already pruning makes
+ * this return `undefined` at once.
+ */
+export async function pruneIdempotencyKeysExclusive(
+  db: Kysely<Database>,
+  options: PruneOptions = {},
+): Promise<number | undefined> {
+  return db.connection().execute(async (conn) => {
+    const { rows } = await sql<{ locked: boolean }>`
+      select pg_try_advisory_lock(hashtextextended(${PRUNE_LOCK}, 0)) as locked`.execute(conn);
+    if (!rows[0]?.locked) return undefined;
+    try {
+      return await pruneIdempotencyKeys(conn, options);
+    } finally {
+      await sql`select pg_advisory_unlock(hashtextextended(${PRUNE_LOCK}, 0))`.execute(conn);
+    }
+  });
 }

@@ -42,7 +42,7 @@ export {
   ValidationError,
   type ValidationIssue,
 } from './errors.js';
-export type { SendOutcome } from './idempotency.repository.js';
+export type { PruneOptions, SendOutcome } from './idempotency.repository.js';
 export type { Message, MessagePage } from './message.js';
 export {
   embeddedDataDirectory,
@@ -54,7 +54,12 @@ export {
   type SubscribeOptions,
 } from './messenger.js';
 export type { MigrationReport } from './migrate.js';
-export type { MarkReadResult, ReadReceipt } from './receipts.repository.js';
+export {
+  MARK_READ_BATCH,
+  MAX_MARK_READ_PER_REQUEST,
+  type MarkReadResult,
+  type ReadReceipt,
+} from './receipts.repository.js';
 export type { Result } from './result.js';
 export { HIGHLIGHT_END, HIGHLIGHT_START, highlight } from './search/highlight.js';
 export type { RankPosition } from './search/relevance-cursor.js';

@@ -22,7 +22,9 @@ import type { StreamPosition } from './delivery/stream-cursor.js';
 import { ValidationError } from './errors.js';
 import {
   insertIdempotent,
+  type PruneOptions,
   pruneIdempotencyKeys,
+  pruneIdempotencyKeysExclusive,
   type SendOutcome,
 } from './idempotency.repository.js';
 import type { Message, MessagePage } from './message.js';
@@ -188,11 +190,20 @@ export class Messenger {
   }
 
   /**
-   * Deletes idempotency keys older than `olderThanMs` (never less than 24 hours).
-   * Servers call it now and then. Returns how many were deleted.
+   * Deletes idempotency keys older than `olderThanMs` (never less than 24 hours), in batches
+   * of `batchSize` (default 5000) rows, each its own short statement; `maxBatches` bounds the
+   * work. On PostgreSQL one process at a time prunes (an advisory lock): while another does,
+   * this returns 0 at once. Servers call it at start and every 15 minutes; the
+   * direct-database `msg` now and then. Returns how many were deleted.
+   * @example
+   * await messenger.pruneIdempotencyKeys({ maxBatches: 5 });
    */
-  async pruneIdempotencyKeys(olderThanMs = 24 * 60 * 60 * 1000): Promise<number> {
-    return this.#once(() => pruneIdempotencyKeys(this.#conn.db, olderThanMs));
+  async pruneIdempotencyKeys(options: PruneOptions = {}): Promise<number> {
+    const db = this.#conn.db;
+    // The embedded database has one process and one connection: no lock, and each batch
+    // takes its turn with other work instead of holding the connection for the whole run.
+    if (this.#conn.engine === 'pglite') return this.#once(() => pruneIdempotencyKeys(db, options));
+    return (await this.#once(() => pruneIdempotencyKeysExclusive(db, options))) ?? 0;
   }
 
   /**

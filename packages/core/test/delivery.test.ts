@@ -110,8 +110,8 @@ describe.each(backends())('live delivery and receipts on $name', (backend) => {
       sent.push(await m.send({ sender: writer, recipient: reader, message_content: `r${i}` }));
     const [a, b2, c, d] = sent.map((x) => x.id) as [number, number, number, number];
 
-    expect(await m.markRead({ ids: [a] })).toEqual({ updated: 1, ids: [a] });
-    expect(await m.markRead({ ids: [a] })).toEqual({ updated: 0, ids: [] });
+    expect(await m.markRead({ ids: [a] })).toEqual({ updated: 1, ids: [a], more: false });
+    expect(await m.markRead({ ids: [a] })).toEqual({ updated: 0, ids: [], more: false });
     const firstRead = (await m.list({ recipient: reader, is_read: true })).messages;
     expect(firstRead.map((x) => x.id)).toEqual([a]);
     const readAt = firstRead[0]?.read_at;
@@ -120,11 +120,18 @@ describe.each(backends())('live delivery and receipts on $name', (backend) => {
     expect(await m.markRead({ recipient: reader.toUpperCase(), up_to: c })).toEqual({
       updated: 2,
       ids: [b2, c],
+      more: false,
+      up_to: c,
     });
     expect((await m.list({ recipient: reader, is_read: false })).messages.map((x) => x.id)).toEqual(
       [d],
     );
-    expect(await m.markRead({ recipient: reader })).toEqual({ updated: 1, ids: [d] });
+    expect(await m.markRead({ recipient: reader })).toEqual({
+      updated: 1,
+      ids: [d],
+      more: false,
+      up_to: d,
+    });
     const again = (await m.list({ recipient: reader, is_read: true })).messages.find(
       (x) => x.id === a,
     );

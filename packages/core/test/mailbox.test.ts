@@ -310,13 +310,13 @@ describe.each(backends())('mailbox on $name', (backend) => {
         message_content: 'x',
       });
       const r = await mb.markRead({ ids: [toBob.id, fromBob.id, other.id, 999_999_999] });
-      expect(r).toEqual({ updated: 1, ids: [toBob.id] });
+      expect(r).toEqual({ updated: 1, ids: [toBob.id], more: false });
       const unread = (await m.list({ is_read: false, limit: 1000 })).messages.map((x) => x.id);
       expect(unread).toEqual(expect.arrayContaining([fromBob.id, other.id]));
       // Everything received, by omitting the recipient or naming oneself in any case.
       await (mailboxes.carol as Mailbox).send({ recipient: bob, message_content: 'more' });
       expect((await mb.markRead({ recipient: bob.toUpperCase() })).updated).toBeGreaterThan(0);
-      expect(await mb.markRead()).toEqual({ updated: 0, ids: [] });
+      expect(await mb.markRead()).toEqual({ updated: 0, ids: [], more: false });
       expect(await mb.list({ recipient: bob, is_read: false })).toEqual({
         messages: [],
         nextCursor: null,

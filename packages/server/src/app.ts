@@ -22,6 +22,7 @@ import { messageRoutes } from './routes/messages.js';
 import { receiptRoutes } from './routes/receipts.js';
 import { streamRoutes } from './routes/stream.js';
 import { errorSchema, messageSchema } from './schemas.js';
+import { DEFAULT_STREAM_LIMITS, type StreamLimits } from './stream-budget.js';
 import { parseQueryString } from './url-encoded.js';
 
 /**
@@ -56,6 +57,11 @@ export interface AppOptions {
   readonly trustProxy?: FastifyServerOptions['trustProxy'];
   /** Live stream ping interval in ms (default 30 s, `DEFAULT_HEARTBEAT_MS`). */
   readonly heartbeatMs?: number | undefined;
+  /**
+   * Caps on open live streams (per address, per user, per process) and their lifetime;
+   * each setting left out keeps its default ({@link DEFAULT_STREAM_LIMITS}); 0 turns one off.
+   */
+  readonly streams?: Partial<StreamLimits> | undefined;
 }
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -176,7 +182,10 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   await app.register(messageRoutes);
   await app.register(healthRoutes, { messenger: options.messenger });
   await app.register(receiptRoutes);
-  await app.register(streamRoutes, { heartbeatMs: options.heartbeatMs });
+  await app.register(streamRoutes, {
+    heartbeatMs: options.heartbeatMs,
+    limits: { ...DEFAULT_STREAM_LIMITS, ...options.streams },
+  });
   await app.register(meRoutes, { messenger: options.messenger });
 
   app.setNotFoundHandler(async (request) => {

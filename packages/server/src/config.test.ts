@@ -47,3 +47,31 @@ describe('loadConfig: authentication settings', () => {
     }
   });
 });
+
+describe('loadConfig: stream budgets', () => {
+  it('has defaults, reads each variable (the lifetime in seconds), and 0 turns one off', () => {
+    expect(load({}).streams).toEqual({
+      maxPerAddress: 50,
+      maxPerUser: 10,
+      maxTotal: 2000,
+      maxLifetimeMs: 3_600_000,
+    });
+    expect(
+      load({
+        STREAM_MAX_PER_ADDRESS: '5',
+        STREAM_MAX_PER_USER: ' 0 ',
+        STREAM_MAX_TOTAL: '100',
+        STREAM_MAX_LIFETIME_S: '600',
+      }).streams,
+    ).toEqual({ maxPerAddress: 5, maxPerUser: 0, maxTotal: 100, maxLifetimeMs: 600_000 });
+  });
+
+  it('names the variable and what it takes when a value is bad', () => {
+    expect(() => load({ STREAM_MAX_TOTAL: '-1' })).toThrow(
+      /^STREAM_MAX_TOTAL: must be a whole number from 0 \(off\) to 1000000; got "-1"$/,
+    );
+    expect(() => load({ STREAM_MAX_LIFETIME_S: '1h' })).toThrow(
+      /^STREAM_MAX_LIFETIME_S: must be a whole number from 0 \(off\) to 604800 \(seconds\); got "1h"$/,
+    );
+  });
+});

@@ -1,5 +1,6 @@
 import { parseOrigin } from './origin-check.js';
 import { parseRateLimit, type RateLimit } from './rate-limit.js';
+import { parseStreamLimits, STREAM_SETTINGS, type StreamLimits } from './stream-budget.js';
 
 /** Settings of `messenger-server`, read from the environment once at start. */
 export interface ServerConfig {
@@ -16,6 +17,8 @@ export interface ServerConfig {
   readonly rateLimit: RateLimit | 'off';
   /** `ALLOWED_ORIGINS`: browser origins allowed besides the server's own. */
   readonly allowedOrigins: string[];
+  /** `STREAM_MAX_PER_ADDRESS`, `STREAM_MAX_PER_USER`, `STREAM_MAX_TOTAL`, `STREAM_MAX_LIFETIME_S`. */
+  readonly streams: StreamLimits;
 }
 
 /** A variable is missing or malformed; the message names it. */
@@ -48,7 +51,22 @@ export function loadConfig(env: NodeJS.ProcessEnv): ServerConfig {
     auth: authMode(env),
     rateLimit: rateLimit(env),
     allowedOrigins: origins(env),
+    streams: streamLimits(env),
   };
+}
+
+function streamLimits(env: NodeJS.ProcessEnv): StreamLimits {
+  const r = parseStreamLimits(
+    {
+      maxPerAddress: env[STREAM_SETTINGS.maxPerAddress.env],
+      maxPerUser: env[STREAM_SETTINGS.maxPerUser.env],
+      maxTotal: env[STREAM_SETTINGS.maxTotal.env],
+      maxLifetimeMs: env[STREAM_SETTINGS.maxLifetimeMs.env],
+    },
+    'env',
+  );
+  if (!r.ok) throw new ConfigError(`${r.issues[0]?.field}: ${r.issues[0]?.message}`);
+  return r.value;
 }
 
 function authMode(env: NodeJS.ProcessEnv): 'token' | 'open' {

@@ -12,6 +12,7 @@ export const HttpErrorCode = {
   upgradeRequired: 'upgrade_required',
   headersTooLarge: 'headers_too_large',
   rateLimited: 'rate_limited',
+  tooManyStreams: 'too_many_streams',
   internal: 'internal',
 } as const;
 
@@ -42,6 +43,7 @@ export const STATUS_OF: Readonly<Record<ApiErrorCode, number>> = {
   [HttpErrorCode.upgradeRequired]: 426,
   [HttpErrorCode.headersTooLarge]: 431,
   [HttpErrorCode.rateLimited]: 429,
+  [HttpErrorCode.tooManyStreams]: 429,
   [HttpErrorCode.internal]: 500,
 };
 

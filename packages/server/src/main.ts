@@ -7,7 +7,8 @@ import { startServer } from './start-server.js';
 /**
  * `messenger-server`: the API server for containers, configured by environment
  * (PORT, HOST, DATABASE_URL, LOG_LEVEL, DB_POOL_MAX, TRUST_PROXY, SHUTDOWN_TIMEOUT_MS, AUTH,
- * RATE_LIMIT, RATE_BURST, ALLOWED_ORIGINS).
+ * RATE_LIMIT, RATE_BURST, ALLOWED_ORIGINS, STREAM_MAX_PER_ADDRESS, STREAM_MAX_PER_USER,
+ * STREAM_MAX_TOTAL, STREAM_MAX_LIFETIME_S).
  * `messenger-server migrate` applies the migrations and exits.
  */
 async function main(argv: string[]): Promise<number> {
@@ -51,6 +52,7 @@ async function main(argv: string[]): Promise<number> {
     auth: config.auth,
     rateLimit: config.rateLimit,
     allowedOrigins: config.allowedOrigins,
+    streams: config.streams,
     controlSocket: controlSocketOf(config.databaseUrl),
   });
   await server.closed;

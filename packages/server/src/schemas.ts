@@ -1,8 +1,10 @@
 import {
   DEFAULT_LIST_LIMIT,
+  MARK_READ_BATCH,
   MAX_CONTENT_LENGTH,
   MAX_LIST_LIMIT,
   MAX_MARK_READ_IDS,
+  MAX_MARK_READ_PER_REQUEST,
   MAX_NAME_LENGTH,
   MAX_SEARCH_LENGTH,
 } from '@messenger/core';
@@ -239,8 +241,7 @@ export const readySchema = {
 
 export const markReadSchema = {
   summary: 'Mark messages read',
-  description:
-    'By ids ({"ids": [1, 2]}), or everything to a recipient, optionally up to and including an id ({"recipient": "alice", "up_to": 42}). Idempotent: read_at is set once; updated counts the messages that changed. Streams of the senders get a read event.',
+  description: `By ids ({"ids": [1, 2]}), or everything to a recipient, optionally up to and including an id ({"recipient": "alice", "up_to": 42}). Idempotent: read_at is set once; updated counts the messages that changed. Streams of the senders get a read event. By recipient it marks in batches of ${MARK_READ_BATCH}, each its own transaction, oldest first, at most ${MAX_MARK_READ_PER_REQUEST} per request (then more: true).`,
   tags: ['messages'],
   body: {
     type: 'object',
@@ -258,12 +259,19 @@ export const markReadSchema = {
   },
   response: {
     200: {
-      description: 'How many messages changed, and their ids.',
+      description:
+        'How many messages changed, and their ids. By recipient: more is true when this request stopped at its cap and unread messages up to up_to remain (ask again with the same recipient and up_to).',
       type: 'object',
-      required: ['updated', 'ids'],
+      required: ['updated', 'ids', 'more'],
       properties: {
         updated: { type: 'integer' },
         ids: { type: 'array', items: { type: 'integer' } },
+        more: { type: 'boolean' },
+        up_to: {
+          type: 'integer',
+          description:
+            'By recipient: the bound used — the given up_to, or the newest unread message when the request began (later ones stay unread).',
+        },
       },
     },
     400: error(
@@ -276,7 +284,7 @@ export const markReadSchema = {
 
 export const streamSchema = {
   summary: 'Live stream of new messages (WebSocket)',
-  description: `Upgrade to a WebSocket. With after (a message id or an event cursor) every matching message after it is sent first, then each new one as it is committed, exactly once and in order. Events: {"type":"ready"}, {"type":"message","message":{...},"cursor":"..."}, {"type":"read","sender","recipient","ids","read_at"}. The server pings every ${formatSeconds(DEFAULT_HEARTBEAT_MS)} and closes clients that stop answering. Without the upgrade headers the answer is 426 Upgrade Required (upgrade_required). Errors after the upgrade come as one frame {"type":"error","error":{"code","message","fields","request_id"}} (the same body as an HTTP error), then the socket closes: 1008 for a bad request, 1013 when the database is unavailable (reconnect with backoff), 1011 for an internal error. Token mode: authenticate with Authorization: Bearer, or from a browser by offering the subprotocols "bearer, <token>" (answered with bearer); when the token is revoked or expires, or its user is disabled, the socket closes with 1008 "access revoked".`,
+  description: `Upgrade to a WebSocket. With after (a message id or an event cursor) every matching message after it is sent first, then each new one as it is committed, exactly once and in order. Events: {"type":"ready"}, {"type":"message","message":{...},"cursor":"..."}, {"type":"read","sender","recipient","ids","read_at"}. The server pings every ${formatSeconds(DEFAULT_HEARTBEAT_MS)} and closes clients that stop answering. Without the upgrade headers the answer is 426 Upgrade Required (upgrade_required). Errors after the upgrade come as one frame {"type":"error","error":{"code","message","fields","request_id"}} (the same body as an HTTP error), then the socket closes: 1008 for a bad request, 1013 when the database is unavailable (reconnect with backoff), 1011 for an internal error. At the end of its lifetime, and when the server shuts down, a stream gets {"type":"reconnect","after":"<cursor>"} and closes (4000, or 1001): reconnect with that after. Token mode: authenticate with Authorization: Bearer, or from a browser by offering the subprotocols "bearer, <token>" (answered with bearer); when the token is revoked or expires, or its user is disabled, the socket closes with 1008 "access revoked".`,
   tags: ['messages'],
   querystring: {
     type: 'object',
@@ -300,6 +308,12 @@ export const streamSchema = {
     400: error('A parameter is missing, unknown or malformed (validation_failed).'),
     403: forbidden('The recipient is not the caller'),
     426: error('The request has no WebSocket upgrade headers (upgrade_required).'),
+    429: error(
+      'This address or user already has its maximum of open streams (too_many_streams); retry after Retry-After seconds.',
+    ),
+    503: error(
+      'This server process has its maximum of open streams, or the database is unavailable (unavailable); retry after Retry-After seconds.',
+    ),
   },
 } as const;
 

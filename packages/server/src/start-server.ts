@@ -4,6 +4,10 @@ import type { FastifyInstance, FastifyServerOptions } from 'fastify';
 import { buildApp } from './app.js';
 import { type ControlServer, startControlServer } from './control-server.js';
 import type { RateLimit } from './rate-limit.js';
+import type { StreamLimits } from './stream-budget.js';
+
+/** How often a server prunes expired idempotency keys (also once at start). */
+const PRUNE_EVERY_MS = 15 * 60 * 1000;
 
 /** What {@link startServer} needs. */
 export interface StartOptions {
@@ -20,6 +24,8 @@ export interface StartOptions {
   readonly rateLimit?: RateLimit | 'off' | undefined;
   /** Browser origins allowed besides the server's own (exact, e.g. `https://app.example`). */
   readonly allowedOrigins?: readonly string[] | undefined;
+  /** Caps on open live streams and their lifetime (defaults: `DEFAULT_STREAM_LIMITS`). */
+  readonly streams?: Partial<StreamLimits> | undefined;
   /**
    * Also serve the operator's control channel (users and tokens, HTTP over a Unix socket of
    * mode 0600) at this path, removed on close; see `startControlServer`.
@@ -82,6 +88,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
           : { mode: 'token', rateLimit: options.rateLimit, allowedOrigins: options.allowedOrigins },
       logger: options.logger,
       trustProxy: options.trustProxy,
+      streams: options.streams,
     });
   } catch (err) {
     await messenger.close();
@@ -89,17 +96,30 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
   }
   logBackground = (err) =>
     app.log.warn({ err }, 'live delivery: background work failed; it retries by itself');
-  // Idempotency keys are kept 24 hours; prune older ones hourly (every replica may: it is idempotent).
-  const prune = setInterval(
-    () => {
-      messenger
-        .pruneIdempotencyKeys()
-        .catch((err: unknown) => app.log.warn({ err }, 'pruning idempotency keys failed'));
-    },
-    60 * 60 * 1000,
-  );
-  prune.unref();
-  app.addHook('onClose', async () => clearInterval(prune));
+  // Idempotency keys are kept 24 hours: pruned in short batches at start (a replica restarted
+  // often still cleans) and every 15 minutes; one process at a time does it (core's lock).
+  let pruning: Promise<void> | undefined;
+  const stopPruning = new AbortController();
+  const prune = () => {
+    pruning ??= messenger
+      .pruneIdempotencyKeys({ signal: stopPruning.signal })
+      .then(
+        (deleted) => {
+          if (deleted > 0) app.log.info({ deleted }, 'pruned idempotency keys');
+        },
+        (err: unknown) => app.log.warn({ err }, 'pruning idempotency keys failed'),
+      )
+      .finally(() => {
+        pruning = undefined;
+      });
+  };
+  const pruneTimer = setInterval(prune, PRUNE_EVERY_MS);
+  pruneTimer.unref();
+  app.addHook('preClose', async () => {
+    clearInterval(pruneTimer);
+    stopPruning.abort();
+    await pruning;
+  });
   let resolveClosed: () => void = () => {};
   const closed = new Promise<void>((r) => {
     resolveClosed = r;
@@ -154,6 +174,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
       control = await startControlServer(messenger, options.controlSocket, app.log);
     }
     await app.listen({ port: options.port, host: options.host });
+    prune();
     if (options.auth === 'open') {
       app.log.warn(
         'AUTH=open: no authentication — anyone who reaches this server reads, sends and marks read every mailbox; use token mode unless every client is trusted',

@@ -301,12 +301,24 @@ describe.each(backends())('token mode on $name', (backend) => {
       t.app.inject({ method: 'POST', url: '/api/messages/read/', headers: bearer(who), payload });
     const rows: [string, object, number, unknown, number][] = [
       // [case, body (as alice), status, answer, messages marked]
-      ['another user’s ids', { ids: [id.bToC, id.cToB] }, 200, { updated: 0, ids: [] }, 0],
-      ['an id alice sent', { ids: [id.aToB] }, 200, { updated: 0, ids: [] }, 0],
-      ['an id that does not exist', { ids: [987654321] }, 200, { updated: 0, ids: [] }, 0],
+      [
+        'another user’s ids',
+        { ids: [id.bToC, id.cToB] },
+        200,
+        { updated: 0, ids: [], more: false },
+        0,
+      ],
+      ['an id alice sent', { ids: [id.aToB] }, 200, { updated: 0, ids: [], more: false }, 0],
+      [
+        'an id that does not exist',
+        { ids: [987654321] },
+        200,
+        { updated: 0, ids: [], more: false },
+        0,
+      ],
       ['another recipient', { recipient: 'bob' }, 403, undefined, 0],
       ['another recipient, up to', { recipient: 'carol', up_to: id.cToB }, 403, undefined, 0],
-      ['own id', { ids: [id.cToA, id.bToC] }, 200, { updated: 1, ids: [id.cToA] }, 1],
+      ['own id', { ids: [id.cToA, id.bToC] }, 200, { updated: 1, ids: [id.cToA], more: false }, 1],
     ];
     for (const [name, payload, status, answer, marked] of rows) {
       const before = await state();

@@ -4,9 +4,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
   DEFAULT_LIST_LIMIT,
+  MARK_READ_BATCH,
   MAX_CONTENT_LENGTH,
   MAX_LIST_LIMIT,
   MAX_MARK_READ_IDS,
+  MAX_MARK_READ_PER_REQUEST,
   MAX_NAME_LENGTH,
 } from '@messenger/core';
 import { startProcess, waitFor } from '@messenger/testing';
@@ -236,7 +238,9 @@ describe('OpenAPI document', () => {
 
     const stream = doc.paths['/api/messages/stream'].get;
     expect(stream.description).toContain(`every ${DEFAULT_HEARTBEAT_MS / 1000} s`);
-    expect(Object.keys(stream.responses)).toEqual(expect.arrayContaining(['400', '426']));
+    expect(Object.keys(stream.responses)).toEqual(
+      expect.arrayContaining(['400', '426', '429', '503']),
+    );
 
     // No limit is written as a literal that could drift: every number said in a description
     // is one of the constants.
@@ -246,6 +250,8 @@ describe('OpenAPI document', () => {
       MAX_CONTENT_LENGTH,
       MAX_LIST_LIMIT,
       MAX_MARK_READ_IDS,
+      MAX_MARK_READ_PER_REQUEST,
+      MARK_READ_BATCH,
       BODY_LIMIT / 1024,
       DEFAULT_HEARTBEAT_MS / 1000,
     ];

@@ -68,7 +68,7 @@ describe.each(backends())('Idempotency-Key on $name', (backend) => {
   });
 
   it('prunes keys only after 24 hours', async () => {
-    expect(await t.messenger.pruneIdempotencyKeys(0)).toBe(0);
+    expect(await t.messenger.pruneIdempotencyKeys({ olderThanMs: 0 })).toBe(0);
     const replay = await send('key-1', {
       sender: 'bob',
       recipient: 'idem-1',

@@ -89,7 +89,12 @@ describe.each(backends())('live stream over WebSocket on $name', (backend) => {
       body: JSON.stringify({ recipient: 'alice', up_to: first.id }),
     });
     expect(read.statusCode).toBe(200);
-    expect(await read.body.json()).toEqual({ updated: 1, ids: [first.id] });
+    expect(await read.body.json()).toEqual({
+      updated: 1,
+      ids: [first.id],
+      more: false,
+      up_to: first.id,
+    });
     await bob.until(() => bob.events.some((e) => e.type === 'read'), 'receipt');
     expect(bob.events.find((e) => e.type === 'read')).toMatchObject({
       sender: 'bob',

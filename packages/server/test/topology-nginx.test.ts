@@ -114,6 +114,20 @@ async function call(
   return { status: res.statusCode, headers: res.headers, text, json: () => JSON.parse(text) };
 }
 
+/** A WebSocket upgrade request of the stream, as bytes for a raw socket to nginx on `port`. */
+function streamUpgrade(port: number): string {
+  return [
+    'GET /api/messages/stream HTTP/1.1',
+    `Host: 127.0.0.1:${port}`,
+    'Upgrade: websocket',
+    'Connection: Upgrade',
+    'Sec-WebSocket-Version: 13',
+    'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==',
+    '',
+    '',
+  ].join('\r\n');
+}
+
 /** An address where nothing listens: a replica that is down. */
 async function deadAddress(): Promise<string> {
   return `127.0.0.1:${await freePort()}`;
@@ -226,18 +240,7 @@ describe('nginx in front of two healthy replicas', () => {
       });
       socket.on('error', reject);
       socket.setTimeout(5_000, () => reject(new Error(`no upgrade: ${got}`)));
-      socket.write(
-        [
-          'GET /api/messages/stream HTTP/1.1',
-          `Host: 127.0.0.1:${nginx.port}`,
-          'Upgrade: websocket',
-          'Connection: Upgrade',
-          'Sec-WebSocket-Version: 13',
-          'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==',
-          '',
-          '',
-        ].join('\r\n'),
-      );
+      socket.write(streamUpgrade(nginx.port));
     });
     expect(reply).toMatch(/^HTTP\/1\.1 101 /);
     const upgrade = [...a.seen, ...b.seen].find((s) => s.url === '/api/messages/stream');
@@ -356,4 +359,60 @@ describe('nginx rate limit', () => {
       error: { code: 'rate_limited', request_id: limited?.headers['x-request-id'] },
     });
   });
+});
+
+describe('nginx stream budget', () => {
+  /** An upgrade of the stream through nginx, kept open when it succeeds; its answer's head and body. */
+  const upgrade = (nginx: RunningNginx) =>
+    new Promise<{ head: string; body: string; socket: ReturnType<typeof connect> }>(
+      (resolve, reject) => {
+        const socket = connect(nginx.port, '127.0.0.1');
+        let got = '';
+        socket.on('error', reject);
+        socket.setTimeout(5_000, () => reject(new Error(`no answer: ${got}`)));
+        socket.on('data', (d: Buffer) => {
+          got += d.toString();
+          const end = got.indexOf('\r\n\r\n');
+          if (end < 0) return;
+          const head = got.slice(0, end);
+          const length = Number(/content-length: (\d+)/i.exec(head)?.[1] ?? 0);
+          const body = got.slice(end + 4);
+          if (head.startsWith('HTTP/1.1 101') || body.length >= length) {
+            socket.setTimeout(0);
+            resolve({ head, body, socket });
+          }
+        });
+        socket.write(streamUpgrade(nginx.port));
+      },
+    );
+
+  it('holds at most 50 open streams per address, answering more with a JSON 429, other routes unaffected', async () => {
+    const a = await fakeReplica('a');
+    const nginx = await nginxFor([a.address], { rateLimit: '1000r/s', rateBurst: 1000 });
+    const open = [];
+    for (let i = 0; i < 50; i++) {
+      const r = await upgrade(nginx);
+      expect(r.head, `stream ${i + 1}`).toMatch(/^HTTP\/1\.1 101 /);
+      open.push(r.socket);
+    }
+    const refused = await upgrade(nginx);
+    refused.socket.destroy();
+    expect(refused.head).toMatch(/^HTTP\/1\.1 429 /);
+    expect(refused.head).toMatch(/\r\nRetry-After: 5(\r\n|$)/i);
+    expect(refused.head).toMatch(/\r\nContent-Type: application\/json\r\n/i);
+    expect(JSON.parse(refused.body)).toMatchObject({ error: { code: 'too_many_streams' } });
+    // Plain requests from the same address are not streams.
+    expect((await call(nginx, '/api/messages/')).status).toBe(200);
+    // A closed stream gives its place back.
+    (open.pop() as ReturnType<typeof connect>).destroy();
+    let again: Awaited<ReturnType<typeof upgrade>> | undefined;
+    for (let i = 0; i < 50 && !again?.head.startsWith('HTTP/1.1 101'); i++) {
+      again?.socket.destroy();
+      await new Promise((r) => setTimeout(r, 20));
+      again = await upgrade(nginx);
+    }
+    expect(again?.head).toMatch(/^HTTP\/1\.1 101 /);
+    again?.socket.destroy();
+    for (const s of open) s.destroy();
+  }, 60_000);
 });

@@ -33,6 +33,9 @@ import type {
   WatchRequest,
 } from './messenger-client.js';
 
+/** On the database directly, one keyed send in this many also prunes expired keys. */
+const PRUNE_ONE_IN = 20;
+
 /** Settings of the direct transport. */
 export interface DirectClientOptions {
   /** PostgreSQL URL or embedded data directory. */
@@ -63,7 +66,14 @@ export class DirectClient implements MessengerClient {
     // Validate before opening: bad input never waits for the database or its lock.
     const checked = validateSendInput(request);
     if (!checked.ok) throw new ValidationError(checked.issues);
-    return (await this.#open()).send(checked.value, { idempotencyKey: request.idempotencyKey });
+    const messenger = await this.#open();
+    const sent = await messenger.send(checked.value, { idempotencyKey: request.idempotencyKey });
+    // No server prunes the keys `msg` writes on a database of its own: one keyed send in
+    // PRUNE_ONE_IN prunes a few expired ones, in short batches (bounded work, errors ignored).
+    if (request.idempotencyKey !== undefined && Math.random() * PRUNE_ONE_IN < 1) {
+      await messenger.pruneIdempotencyKeys({ maxBatches: 4 }).catch(() => {});
+    }
+    return sent;
   }
 
   async markRead(options: MarkReadOptions): Promise<MarkReadResult> {

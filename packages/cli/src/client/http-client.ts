@@ -127,7 +127,13 @@ export class HttpClient implements MessengerClient {
     if (typeof data?.updated !== 'number' || !Array.isArray(data.ids)) {
       throw badResponse(reply, where, 'expected {"updated", "ids"}');
     }
-    return { updated: data.updated, ids: data.ids };
+    // A server from before batches marks all at once and says nothing of `more`.
+    return {
+      updated: data.updated,
+      ids: data.ids,
+      more: data.more === true,
+      ...(typeof data.up_to === 'number' && { up_to: data.up_to }),
+    };
   }
 
   async watch(

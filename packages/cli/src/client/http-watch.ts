@@ -5,7 +5,9 @@ import {
   ValidationError,
   validateStreamOptions,
 } from '@messenger/core';
+import { terminalSafe } from '../terminal-safe.js';
 import { type ApiError, errorFromApiError, errorFromReply, readApiError } from './http-errors.js';
+import { parseRetryAfter } from './http-retry.js';
 import type { WatchRequest } from './messenger-client.js';
 
 const RECONNECT_MIN_MS = 250;
@@ -72,6 +74,10 @@ export async function watchStream(
         if (type === 'ready') {
           ready = true;
           said = undefined;
+        } else if (type === 'reconnect') {
+          // The server ends this stream (its lifetime, a shutdown) and says where to resume.
+          const resume = (frame as { after?: unknown }).after;
+          if (typeof resume === 'string' && resume !== '') after = resume;
         } else if (type === 'error') {
           error = readApiError(frame) ?? {
             code: 'bad_response',
@@ -102,24 +108,45 @@ export async function watchStream(
       if (line !== said) process.stderr.write(`${line}\n`);
       said = line;
     }
+    /** What the server asked us to wait (Retry-After of a 429 or 503), in ms. */
+    let asked = 0;
     if (!outcome.ready && outcome.error === undefined) {
-      // The upgrade failed: a refusal (401, 403, 400) ends the watch; anything else is retried.
+      // The upgrade failed: a refusal (401, 403, 400) ends the watch; anything else is retried,
+      // no sooner than a busy server (429 too many streams, 503) asks.
       const refusal = await whyRefused(undici.request, url, headers);
-      if (refusal !== undefined) throw refusal;
+      if (refusal instanceof Error) throw refusal;
+      if (refusal !== undefined) {
+        asked = refusal.retryAfterMs;
+        const line = `msg: ${refusal.code}: ${refusal.message} (retrying)`;
+        if (line !== said) process.stderr.write(`${line}\n`);
+        said = line;
+      }
     }
     if (outcome.ready) delay = RECONNECT_MIN_MS;
     else if (delay >= RECONNECT_MAX_MS && outcome.error === undefined) {
       // Still unreachable after the longest wait: keep trying, but say so once per round.
       process.stderr.write(`msg: stream at ${baseUrl} unreachable; retrying\n`);
     }
-    await sleep(delay + Math.random() * delay, undefined, { signal }).catch(() => {});
+    const wait = Math.max(delay + Math.random() * delay, asked);
+    await sleep(wait, undefined, { signal }).catch(() => {});
     delay = Math.min(delay * 2, RECONNECT_MAX_MS);
   }
 }
 
+/** A server too busy for one more stream (429, 503): what it said, and how long to wait. */
+interface Busy {
+  readonly code: string;
+  readonly message: string;
+  readonly retryAfterMs: number;
+}
+
+/** Longest wait a busy server's `Retry-After` is honoured for. */
+const MAX_RETRY_AFTER_MS = 60_000;
+
 /**
- * Why the server refused to upgrade `url`, as the error the request path would throw, or
- * undefined when it did not refuse (it is down, unavailable, or would upgrade). A WebSocket
+ * Why the server refused to upgrade `url`, as the error the request path would throw; what a
+ * busy server said (429, 503 with the API's body); or undefined when it did not refuse (it is
+ * down, or would upgrade). A WebSocket
  * client never sees the answer to a refused upgrade, so the same request is made once more
  * without the upgrade headers: the server runs the same checks (authentication, whose
  * stream, parameters) and answers a refusal with the API's error body, and a request it
@@ -129,7 +156,7 @@ async function whyRefused(
   request: typeof import('undici')['request'],
   url: URL,
   headers: Record<string, string>,
-): Promise<Error | undefined> {
+): Promise<Error | Busy | undefined> {
   const plain = new URL(url);
   plain.protocol = plain.protocol === 'wss:' ? 'https:' : 'http:';
   let status: number;
@@ -147,11 +174,20 @@ async function whyRefused(
   } catch {
     return undefined;
   }
-  if (status < 400 || status === 426 || status >= 500) return undefined;
   const one = (name: string) => {
     const v = responseHeaders[name];
     return Array.isArray(v) ? v[0] : v;
   };
+  if (status === 429 || status === 503) {
+    const said = readApiError(parseJson(text));
+    if (said === undefined) return undefined;
+    return {
+      code: terminalSafe(said.code),
+      message: terminalSafe(said.message).replace(/\s+/g, ' ').slice(0, 500),
+      retryAfterMs: Math.min(parseRetryAfter(one('retry-after')) ?? 0, MAX_RETRY_AFTER_MS),
+    };
+  }
+  if (status < 400 || status === 426 || status >= 500) return undefined;
   const err = await errorFromReply(
     {
       status,
@@ -162,6 +198,13 @@ async function whyRefused(
     },
     `GET ${plain.href}`,
   );
-  // Too many requests: not a refusal of this stream; the loop waits and tries again.
-  return status === 429 ? undefined : err;
+  return err;
+}
+
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
 }

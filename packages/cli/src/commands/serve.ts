@@ -15,6 +15,11 @@ export interface ServeOptions {
   readonly rateLimit?: string | undefined;
   /** Origins whose web pages may call the API from a browser. */
   readonly allowedOrigin: readonly string[];
+  /** Caps on live streams (whole numbers, `0` = off; the lifetime in seconds); the server's defaults when unset. */
+  readonly streamMaxPerAddress?: string | undefined;
+  readonly streamMaxPerUser?: string | undefined;
+  readonly streamMaxTotal?: string | undefined;
+  readonly streamMaxLifetime?: string | undefined;
 }
 
 /**
@@ -40,8 +45,10 @@ export async function serveCommand(
       '--rate-limit is per user, and --auth open has no users: put nginx in front for a limit per address (see the README)',
     );
   }
-  const [{ startServer, parseRateLimit, parseOrigin }, { embeddedDataDirectory }] =
-    await Promise.all([import('@messenger/server'), import('@messenger/core')]);
+  const [
+    { startServer, parseRateLimit, parseOrigin, parseStreamLimits },
+    { embeddedDataDirectory },
+  ] = await Promise.all([import('@messenger/server'), import('@messenger/core')]);
   const checked = <T>(flag: string, r: Result<T>): T => {
     if (!r.ok) throw new UsageError(`${flag}: ${r.issues.map((i) => i.message).join('; ')}`);
     return r.value;
@@ -53,6 +60,19 @@ export async function serveCommand(
   const allowedOrigins = options.allowedOrigin.map((o) =>
     checked('--allowed-origin', parseOrigin(o)),
   );
+  const limits = parseStreamLimits(
+    {
+      maxPerAddress: options.streamMaxPerAddress,
+      maxPerUser: options.streamMaxPerUser,
+      maxTotal: options.streamMaxTotal,
+      maxLifetimeMs: options.streamMaxLifetime,
+    },
+    'flag',
+  );
+  if (!limits.ok) {
+    const issue = limits.issues[0];
+    throw new UsageError(`${issue?.field}: ${issue?.message}`);
+  }
   const dataDir = embeddedDataDirectory(database.databaseUrl);
   const addUser = `msg ${database.hint === undefined ? '' : `--db ${database.hint} `}users add <name>`;
   const server = await startServer({
@@ -65,6 +85,7 @@ export async function serveCommand(
     auth: options.auth,
     ...(rateLimit !== undefined && { rateLimit }),
     allowedOrigins,
+    streams: limits.value,
     ...(dataDir !== undefined && { controlSocket: join(dataDir, 'control.sock') }),
     onNoUsers: () => out.note(`no users yet — create one in another terminal: ${addUser}`),
   });

@@ -222,7 +222,7 @@ export class Mailbox {
       onAccessRevoked?.();
     });
     signal?.addEventListener('abort', stop, { once: true });
-    return { close: stop };
+    return { close: stop, cursor: () => sub.cursor() };
   }
 
   /**

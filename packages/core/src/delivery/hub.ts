@@ -18,7 +18,12 @@ import {
   finalMessagesAfter,
   foldName,
 } from './delivery.repository.js';
-import { comparePositions, encodeStreamCursor, type StreamPosition } from './stream-cursor.js';
+import {
+  comparePositions,
+  encodeResumeCursor,
+  encodeStreamCursor,
+  type StreamPosition,
+} from './stream-cursor.js';
 
 /** Channel the insert trigger notifies with each new message id. */
 export const MESSAGE_CHANNEL = 'messenger_message';
@@ -36,6 +41,13 @@ export type StreamEvent =
 /** A live subscription; {@link Subscription.close} stops it (closing twice does nothing). */
 export interface Subscription {
   close(): void;
+  /**
+   * Where to resume: a cursor to pass back as `after` that continues right after the last
+   * event handed over (or, before any, right where the subscription began), so that a new
+   * subscription from it misses and repeats nothing. A server closing a stream gives it to
+   * the client.
+   */
+  cursor(): string;
 }
 
 /**
@@ -83,7 +95,9 @@ export class DeliveryHub {
   readonly #db: Kysely<Database>;
   readonly #conn: Connection;
   readonly #bus: NotificationBus;
-  readonly #subscribers = new Set<Subscriber>();
+  /** Subscribers by folded recipient: a message or receipt looks up its own, never scans all. */
+  readonly #byRecipient = new Map<string, Set<Subscriber>>();
+  #subscriberCount = 0;
   readonly #onError: (err: unknown) => void;
   #state: HubState = 'stopped';
   /** Why the hub is `failed`. */
@@ -158,12 +172,20 @@ export class DeliveryHub {
     const onAbort = () => subscription.close();
     const subscription: Subscription = {
       close: () => {
+        if (!sub.closed) this.#remove(sub);
         sub.closed = true;
-        this.#subscribers.delete(sub);
         signal?.removeEventListener('abort', onAbort);
       },
+      // Past the hub's own position nothing for this subscriber is left unsent (unless it is
+      // still catching up): resuming there spares the next catch-up from scanning the gap.
+      cursor: () => {
+        const hub = this.#position;
+        const ahead =
+          sub.buffer === undefined && hub !== undefined && comparePositions(hub, sub.position) > 0;
+        return encodeResumeCursor(ahead ? hub : sub.position);
+      },
     };
-    this.#subscribers.add(sub);
+    this.#add(sub);
     this.#armSafetyPoll();
     signal?.addEventListener('abort', onAbort, { once: true });
     if (signal?.aborted) subscription.close();
@@ -182,12 +204,30 @@ export class DeliveryHub {
   /** Stops listening and drops every subscriber. */
   async close(): Promise<void> {
     this.#state = 'closed';
-    this.#subscribers.clear();
+    this.#byRecipient.clear();
+    this.#subscriberCount = 0;
     if (this.#recheck !== undefined) clearTimeout(this.#recheck);
     if (this.#safety !== undefined) clearInterval(this.#safety);
     await this.#attempts.stop();
     await this.#listener?.close();
     this.#listener = undefined;
+  }
+
+  #add(sub: Subscriber): void {
+    let set = this.#byRecipient.get(sub.recipientKey);
+    if (set === undefined) {
+      set = new Set();
+      this.#byRecipient.set(sub.recipientKey, set);
+    }
+    set.add(sub);
+    this.#subscriberCount++;
+  }
+
+  #remove(sub: Subscriber): void {
+    const set = this.#byRecipient.get(sub.recipientKey);
+    if (set === undefined || !set.delete(sub)) return;
+    this.#subscriberCount--;
+    if (set.size === 0) this.#byRecipient.delete(sub.recipientKey);
   }
 
   async #catchUp(sub: Subscriber, upTo: StreamPosition, signal: AbortSignal | undefined) {
@@ -321,8 +361,9 @@ export class DeliveryHub {
   }
 
   #dispatch(row: DeliveredRow): void {
-    for (const sub of this.#subscribers) {
-      if (sub.recipientKey !== row.recipientKey) continue;
+    const subs = this.#byRecipient.get(row.recipientKey);
+    if (subs === undefined) return;
+    for (const sub of subs) {
       if (sub.senderKey !== undefined && sub.senderKey !== row.senderKey) continue;
       if (sub.buffer !== undefined) sub.buffer.push(row);
       else this.#send(sub, row);
@@ -347,9 +388,12 @@ export class DeliveryHub {
       return;
     }
     const { receipt, senderKey, recipientKey } = notification;
-    for (const sub of this.#subscribers) {
-      // The sender learns their messages were read; the reader's other devices see it too.
-      if (sub.recipientKey !== senderKey && sub.recipientKey !== recipientKey) continue;
+    // The sender learns their messages were read; the reader's other devices see it too.
+    const subs = [
+      ...(this.#byRecipient.get(senderKey) ?? []),
+      ...(senderKey === recipientKey ? [] : (this.#byRecipient.get(recipientKey) ?? [])),
+    ];
+    for (const sub of subs) {
       try {
         sub.emit({ type: 'read', ...receipt });
       } catch (err) {
@@ -372,7 +416,7 @@ export class DeliveryHub {
   #armSafetyPoll(): void {
     if (this.#safety !== undefined) return;
     this.#safety = setInterval(() => {
-      if (this.#subscribers.size > 0) this.poll();
+      if (this.#subscriberCount > 0) this.poll();
     }, SAFETY_POLL_MS);
     this.#safety.unref();
   }

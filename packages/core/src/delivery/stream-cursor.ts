@@ -1,5 +1,5 @@
 import { fail, ok, type Result } from '../result.js';
-import { isMessageId, isTxid } from '../validation/ids.js';
+import { isMessageId, isTxid, MAX_MESSAGE_ID } from '../validation/ids.js';
 
 /**
  * A point in delivery order: `(txid, id)`, the inserting transaction's 64-bit
@@ -13,6 +13,20 @@ export interface StreamPosition {
 /** Opaque, URL-safe form of a position, sent with each stream event. */
 export function encodeStreamCursor(p: StreamPosition): string {
   return Buffer.from(`s1:${p.txid}:${p.id}`, 'utf8').toString('base64url');
+}
+
+/**
+ * A cursor that resumes right after `p`, also when `p` is not a message's position but a
+ * delivery horizon `(txid, 0)`: that one is written as the last position before it,
+ * `(txid − 1, 2^63 − 1)`, since a cursor names a message id (no message lies in between).
+ */
+export function encodeResumeCursor(p: StreamPosition): string {
+  if (p.id !== '0') return encodeStreamCursor(p);
+  const txid = BigInt(p.txid);
+  // No transaction has id 0: nothing lies before (0, 1) either.
+  return encodeStreamCursor(
+    txid > 0n ? { txid: String(txid - 1n), id: String(MAX_MESSAGE_ID) } : { txid: '0', id: '1' },
+  );
 }
 
 /**

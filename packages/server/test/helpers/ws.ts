@@ -10,6 +10,7 @@ export type Event =
   | { type: 'ready' }
   | { type: 'message'; message: Message; cursor: string }
   | { type: 'read'; sender: string; recipient: string; ids: number[]; read_at: string }
+  | { type: 'reconnect'; after: string }
   | {
       type: 'error';
       error: {
