@@ -55,6 +55,9 @@ export {
 } from './messenger.js';
 export type { MigrationReport } from './migrate.js';
 export type { MarkReadResult, ReadReceipt } from './receipts.repository.js';
+export type { ReadOptions } from './replication/read-options.js';
+export type { ReplicaStatus, ReplicationOptions } from './replication/replica-set.js';
+export { formatWalPosition, parseWalPosition } from './replication/wal-position.js';
 export type { Result } from './result.js';
 export { describeValue, MAX_DESCRIBED_LENGTH } from './validation/describe-value.js';
 export {

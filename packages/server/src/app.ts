@@ -16,6 +16,7 @@ import { errorReplyLogged, HttpError, HttpErrorCode } from './http-errors.js';
 import { BODY_LIMIT, REQUEST_TIMEOUT_MS } from './limits.js';
 import { installOriginCheck } from './origin-check.js';
 import { DEFAULT_RATE_LIMIT, installRateLimit, type RateLimit } from './rate-limit.js';
+import { installReadPositions } from './read-positions.js';
 import { healthRoutes } from './routes/health.js';
 import { meRoutes } from './routes/me.js';
 import { messageRoutes } from './routes/messages.js';
@@ -163,6 +164,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   installOriginCheck(app, auth.allowedOrigins ?? []);
   installAuth(app, { messenger: options.messenger, mode: auth.mode }, { rateLimited: !!rateLimit });
   if (rateLimit) installRateLimit(app, rateLimit);
+  installReadPositions(app, options.messenger);
 
   app.get('/api/openapi.json', { schema: { hide: true } }, async () => app.swagger());
   let docsPage: string | undefined;

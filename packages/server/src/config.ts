@@ -16,6 +16,10 @@ export interface ServerConfig {
   readonly rateLimit: RateLimit | 'off';
   /** `ALLOWED_ORIGINS`: browser origins allowed besides the server's own. */
   readonly allowedOrigins: string[];
+  /** `DATABASE_READ_URLS`: streaming standbys of `DATABASE_URL` that take reads (comma-separated). */
+  readonly readUrls: string[];
+  /** `MAX_REPLICA_LAG_MS` (default 5000) and `READ_WAIT_MS` (default 50). */
+  readonly replication: { readonly maxLagMs: number; readonly readWaitMs: number };
 }
 
 /** A variable is missing or malformed; the message names it. */
@@ -48,7 +52,35 @@ export function loadConfig(env: NodeJS.ProcessEnv): ServerConfig {
     auth: authMode(env),
     rateLimit: rateLimit(env),
     allowedOrigins: origins(env),
+    readUrls: readUrls(env, databaseUrl),
+    replication: {
+      maxLagMs: int(env, 'MAX_REPLICA_LAG_MS', 5000, 1, 3_600_000),
+      readWaitMs: int(env, 'READ_WAIT_MS', 50, 0, 60_000),
+    },
   };
+}
+
+const POSTGRES_URL = /^postgres(ql)?:\/\//i;
+
+function readUrls(env: NodeJS.ProcessEnv, databaseUrl: string): string[] {
+  const list = (env.DATABASE_READ_URLS ?? '')
+    .split(',')
+    .map((u) => u.trim())
+    .filter((u) => u !== '');
+  if (list.length === 0) return list;
+  if (!POSTGRES_URL.test(databaseUrl)) {
+    throw new ConfigError(
+      'DATABASE_READ_URLS: read replicas need DATABASE_URL to be PostgreSQL (postgres://…), not the embedded database',
+    );
+  }
+  for (const u of list) {
+    if (!POSTGRES_URL.test(u)) {
+      throw new ConfigError(
+        'DATABASE_READ_URLS: each must be a postgres:// URL of a streaming standby of DATABASE_URL',
+      );
+    }
+  }
+  return list;
 }
 
 function authMode(env: NodeJS.ProcessEnv): 'token' | 'open' {

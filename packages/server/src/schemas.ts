@@ -214,7 +214,30 @@ export const readySchema = {
   summary: 'Readiness: the database answers',
   tags: ['health'],
   response: {
-    200: { description: 'The database answers.', ...statusSchema },
+    200: {
+      description:
+        'The database (the primary) answers. With read replicas, each one as of its last check: up (takes reads), lagging (further behind than MAX_REPLICA_LAG_MS), down or starting; reads go to the primary while none is up.',
+      type: 'object',
+      required: ['status'],
+      properties: {
+        status: { type: 'string' },
+        replicas: {
+          type: 'array',
+          items: {
+            type: 'object',
+            required: ['where', 'state', 'lagMs', 'replayPosition', 'reads'],
+            properties: {
+              where: { type: 'string', description: 'host:port/database' },
+              state: { type: 'string', enum: ['starting', 'up', 'lagging', 'down'] },
+              lagMs: { type: 'number', nullable: true },
+              replayPosition: { type: 'string', nullable: true },
+              reads: { type: 'integer', description: 'Reads served since the process started.' },
+              reason: { type: 'string' },
+            },
+          },
+        },
+      },
+    },
     503: error('The database does not answer (unavailable).'),
   },
 } as const;

@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { openMessenger } from '@messenger/core';
+import { openMessenger, type ReplicationOptions } from '@messenger/core';
 import type { FastifyInstance, FastifyServerOptions } from 'fastify';
 import { buildApp } from './app.js';
 import { type ControlServer, startControlServer } from './control-server.js';
@@ -33,6 +33,10 @@ export interface StartOptions {
   /** Run migrations before listening (default: only on the embedded database). */
   readonly migrate?: boolean | undefined;
   readonly poolMax?: number | undefined;
+  /** Read replicas (`DATABASE_READ_URLS`): lists go there; see core's `readUrls`. */
+  readonly readUrls?: readonly string[] | undefined;
+  /** Lag limit and read-your-writes wait of the read replicas. */
+  readonly replication?: ReplicationOptions | undefined;
   readonly trustProxy?: boolean | undefined;
   readonly logger?: FastifyServerOptions['logger'];
   /** How long in-flight requests may take to finish after SIGTERM/SIGINT, in ms (default 10000). */
@@ -68,6 +72,8 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
   const messenger = await openMessenger({
     onBackgroundError: (err) => logBackground(err),
     databaseUrl: options.databaseUrl,
+    readUrls: options.readUrls,
+    replication: options.replication,
     migrate: options.migrate,
     postgres: { maxConnections: options.poolMax ?? 10 },
     embedded: { purpose: options.purpose ?? `messenger-server pid ${process.pid}` },

@@ -4,6 +4,7 @@ import { ForbiddenError, ValidationError } from '../errors.js';
 import type { SendOutcome } from '../idempotency.repository.js';
 import type { Message, MessagePage } from '../message.js';
 import { type MarkReadResult, markRead } from '../receipts.repository.js';
+import { type ReadOptions, readPosition } from '../replication/read-options.js';
 import { orThrow } from '../result.js';
 import { type ListOptions, validateListOptions } from '../validation/list-query.js';
 import { bodyObject } from '../validation/parameters.js';
@@ -160,7 +161,8 @@ export class Mailbox {
    * let page = await mailbox.list({ is_read: false });
    * while (page.nextCursor) page = await mailbox.list({ is_read: false, cursor: page.nextCursor });
    */
-  async list(options: ListOptions = {}): Promise<MessagePage> {
+  async list(options: ListOptions = {}, read: ReadOptions = {}): Promise<MessagePage> {
+    const position = orThrow(readPosition(read));
     const me = await this.#me();
     const withAlone =
       isRecord(options) &&
@@ -171,7 +173,7 @@ export class Mailbox {
     const query = orThrow(
       validateListOptions(withAlone ? { ...options, recipient: me.name } : options, 'strict'),
     );
-    return this.#ports.run.retrySafe((db) => listMailbox(db, me.name, query));
+    return this.#ports.run.read((db) => listMailbox(db, me.name, query), position);
   }
 
   /**
