@@ -15,6 +15,8 @@ export interface ServeOptions {
   readonly rateLimit?: string | undefined;
   /** Origins whose web pages may call the API from a browser. */
   readonly allowedOrigin: readonly string[];
+  /** Read replicas: streaming standbys of the PostgreSQL database. */
+  readonly readDb: readonly string[];
 }
 
 /**
@@ -54,6 +56,17 @@ export async function serveCommand(
     checked('--allowed-origin', parseOrigin(o)),
   );
   const dataDir = embeddedDataDirectory(database.databaseUrl);
+  if (options.readDb.length > 0 && !/^postgres(ql)?:\/\//i.test(database.databaseUrl)) {
+    throw new UsageError(
+      '--read-db: read replicas need a PostgreSQL --db (postgres://…), not the embedded database',
+    );
+  }
+  const badReadDb = options.readDb.find((u) => !/^postgres(ql)?:\/\//i.test(u));
+  if (badReadDb !== undefined) {
+    throw new UsageError(
+      `--read-db: must be a postgres:// URL of a streaming standby; got ${JSON.stringify(badReadDb)}`,
+    );
+  }
   const addUser = `msg ${database.hint === undefined ? '' : `--db ${database.hint} `}users add <name>`;
   const server = await startServer({
     databaseUrl: database.databaseUrl,
@@ -65,6 +78,7 @@ export async function serveCommand(
     auth: options.auth,
     ...(rateLimit !== undefined && { rateLimit }),
     allowedOrigins,
+    ...(options.readDb.length > 0 && { readUrls: options.readDb }),
     ...(dataDir !== undefined && { controlSocket: join(dataDir, 'control.sock') }),
     onNoUsers: () => out.note(`no users yet — create one in another terminal: ${addUser}`),
   });
