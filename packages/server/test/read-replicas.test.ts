@@ -165,6 +165,35 @@ describe.skipIf(pgBin === undefined && !process.env.CI && process.env.REQUIRE_PO
       expect(back.lagMs).toBeLessThanOrEqual(300);
     });
 
+    it('gives a watcher resuming while the replica lags every message exactly once', async () => {
+      const s = await serve(60_000);
+      await waitState(s, 'up');
+      const first = await s.messenger.send({
+        sender: 'carol',
+        recipient: 'dave',
+        message_content: 'before',
+      });
+      await onStandby('select pg_wal_replay_pause()');
+      const got: string[] = [];
+      let sub: { close(): void } | undefined;
+      try {
+        for (let i = 0; i < 5; i++)
+          await s.messenger.send({ sender: 'carol', recipient: 'dave', message_content: `c${i}` });
+        // Catch-up (everything after `first`) reads the primary: the paused replica has none of it.
+        sub = await s.messenger.subscribe({ recipient: 'dave', after: first.id }, (e) => {
+          if (e.type === 'message') got.push(e.message.message_content);
+        });
+        for (let i = 5; i < 10; i++)
+          await s.messenger.send({ sender: 'carol', recipient: 'dave', message_content: `c${i}` });
+        await waitFor('ten messages', () => got.length >= 10, { timeoutMs: 10_000 });
+        await sleep(300);
+      } finally {
+        sub?.close();
+        await onStandby('select pg_wal_replay_resume()');
+      }
+      expect(got).toEqual(Array.from({ length: 10 }, (_, i) => `c${i}`));
+    });
+
     it('refuses a malformed Messenger-Position, naming the header', async () => {
       const s = servers[0] ?? (await serve(60_000));
       const res = await request(`${s.base}/api/messages/?recipient=alice`, {
