@@ -17,6 +17,7 @@ import { BODY_LIMIT, REQUEST_TIMEOUT_MS } from './limits.js';
 import { installOriginCheck } from './origin-check.js';
 import { DEFAULT_RATE_LIMIT, installRateLimit, type RateLimit } from './rate-limit.js';
 import { installReadPositions } from './read-positions.js';
+import { installRole, type ServerRole } from './role.js';
 import { healthRoutes } from './routes/health.js';
 import { meRoutes } from './routes/me.js';
 import { messageRoutes } from './routes/messages.js';
@@ -57,6 +58,8 @@ export interface AppOptions {
   readonly trustProxy?: FastifyServerOptions['trustProxy'];
   /** Live stream ping interval in ms (default 30 s, `DEFAULT_HEARTBEAT_MS`). */
   readonly heartbeatMs?: number | undefined;
+  /** `write`, `read` or `all` (default): which mail routes this process serves (see {@link ServerRole}). */
+  readonly role?: ServerRole | undefined;
 }
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -160,8 +163,9 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   });
 
   // Cross-cutting concerns, in this order: a cross-site page is refused before anything else,
-  // then the caller is authenticated, then counted.
+  // then a route of another role (ROLE), then the caller is authenticated, then counted.
   installOriginCheck(app, auth.allowedOrigins ?? []);
+  installRole(app, options.role ?? 'all');
   installAuth(app, { messenger: options.messenger, mode: auth.mode }, { rateLimited: !!rateLimit });
   if (rateLimit) installRateLimit(app, rateLimit);
   installReadPositions(app, options.messenger);

@@ -1,5 +1,6 @@
 import { parseOrigin } from './origin-check.js';
 import { parseRateLimit, type RateLimit } from './rate-limit.js';
+import type { ServerRole } from './role.js';
 
 /** Settings of `messenger-server`, read from the environment once at start. */
 export interface ServerConfig {
@@ -16,6 +17,8 @@ export interface ServerConfig {
   readonly rateLimit: RateLimit | 'off';
   /** `ALLOWED_ORIGINS`: browser origins allowed besides the server's own. */
   readonly allowedOrigins: string[];
+  /** `ROLE`: `write`, `read` or `all` (default). */
+  readonly role: ServerRole;
   /** `DATABASE_READ_URLS`: streaming standbys of `DATABASE_URL` that take reads (comma-separated). */
   readonly readUrls: string[];
   /** `MAX_REPLICA_LAG_MS` (default 5000) and `READ_WAIT_MS` (default 50). */
@@ -52,12 +55,22 @@ export function loadConfig(env: NodeJS.ProcessEnv): ServerConfig {
     auth: authMode(env),
     rateLimit: rateLimit(env),
     allowedOrigins: origins(env),
+    role: serverRole(env),
     readUrls: readUrls(env, databaseUrl),
     replication: {
       maxLagMs: int(env, 'MAX_REPLICA_LAG_MS', 5000, 1, 3_600_000),
       readWaitMs: int(env, 'READ_WAIT_MS', 50, 0, 60_000),
     },
   };
+}
+
+function serverRole(env: NodeJS.ProcessEnv): ServerRole {
+  const raw = env.ROLE?.trim().toLowerCase();
+  if (!raw || raw === 'all') return 'all';
+  if (raw === 'write' || raw === 'read') return raw;
+  throw new ConfigError(
+    `ROLE: must be write (sending, marking read), read (listing, the stream) or all; got ${JSON.stringify(env.ROLE)}`,
+  );
 }
 
 const POSTGRES_URL = /^postgres(ql)?:\/\//i;

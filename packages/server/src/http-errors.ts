@@ -12,6 +12,7 @@ export const HttpErrorCode = {
   upgradeRequired: 'upgrade_required',
   headersTooLarge: 'headers_too_large',
   rateLimited: 'rate_limited',
+  wrongRole: 'wrong_role',
   internal: 'internal',
 } as const;
 
@@ -42,6 +43,7 @@ export const STATUS_OF: Readonly<Record<ApiErrorCode, number>> = {
   [HttpErrorCode.upgradeRequired]: 426,
   [HttpErrorCode.headersTooLarge]: 431,
   [HttpErrorCode.rateLimited]: 429,
+  [HttpErrorCode.wrongRole]: 421,
   [HttpErrorCode.internal]: 500,
 };
 

@@ -4,6 +4,7 @@ import type { FastifyInstance, FastifyServerOptions } from 'fastify';
 import { buildApp } from './app.js';
 import { type ControlServer, startControlServer } from './control-server.js';
 import type { RateLimit } from './rate-limit.js';
+import type { ServerRole } from './role.js';
 
 /** What {@link startServer} needs. */
 export interface StartOptions {
@@ -33,6 +34,8 @@ export interface StartOptions {
   /** Run migrations before listening (default: only on the embedded database). */
   readonly migrate?: boolean | undefined;
   readonly poolMax?: number | undefined;
+  /** `write`, `read` or `all` (default): which mail routes this process serves. */
+  readonly role?: ServerRole | undefined;
   /** Read replicas (`DATABASE_READ_URLS`): lists go there; see core's `readUrls`. */
   readonly readUrls?: readonly string[] | undefined;
   /** Lag limit and read-your-writes wait of the read replicas. */
@@ -88,6 +91,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
           : { mode: 'token', rateLimit: options.rateLimit, allowedOrigins: options.allowedOrigins },
       logger: options.logger,
       trustProxy: options.trustProxy,
+      role: options.role,
     });
   } catch (err) {
     await messenger.close();
