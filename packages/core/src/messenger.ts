@@ -222,8 +222,10 @@ export class Messenger {
 
   /**
    * Lists messages newest first, one page at a time. Pass `nextCursor` back as
-   * `cursor` for the next page; it is `null` on the last page.
-   * @throws {ValidationError} for unknown options or unparseable values.
+   * `cursor` for the next page; it is `null` on the last page. With read replicas (`readUrls`)
+   * the page may come from one; `read.position` (see {@link Messenger.position}) makes sure it
+   * comes from a database that has replayed that far.
+   * @throws {ValidationError} for unknown options or unparseable values (or `position`).
    * @example
    * let page = await messenger.list({ recipient: 'alice', is_read: false, limit: 50 });
    * while (page.nextCursor) page = await messenger.list({ recipient: 'alice', cursor: page.nextCursor });

@@ -156,7 +156,7 @@ export class Mailbox {
    * them: `{ recipient: 'alice' }` is what the caller sent to alice, `{ sender: 'alice' }`
    * what alice sent the caller, `{ with: 'alice' }` (or `{ conversation: 'alice,<caller>' }`)
    * both directions. A conversation without the caller is empty. Options as in
-   * {@link Messenger.list}.
+   * {@link Messenger.list}, `read` too (read-your-writes over read replicas).
    * @example
    * let page = await mailbox.list({ is_read: false });
    * while (page.nextCursor) page = await mailbox.list({ is_read: false, cursor: page.nextCursor });
