@@ -10,7 +10,14 @@ import {
 import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { credentialsPath, readLogin, removeLogin, saveLogin } from './credentials.js';
+import {
+  credentialsPath,
+  readLogin,
+  readPosition,
+  removeLogin,
+  saveLogin,
+  savePosition,
+} from './credentials.js';
 import { CommandError } from './errors.js';
 
 const A = 'http://127.0.0.1:8000/';
@@ -54,6 +61,21 @@ describe('the credentials store', () => {
     expect(readLogin(path, A)).toBeUndefined();
     expect(readLogin(path, B)?.token).toBe('msg_b');
     expect(statSync(path).mode & 0o777).toBe(0o600);
+  });
+
+  it('keeps the last write position per server beside the logins, each surviving the other', () => {
+    expect(readPosition(path, A)).toBeUndefined();
+    savePosition(path, A, '0/16B3748');
+    expect(statSync(path).mode & 0o777).toBe(0o600);
+    saveLogin(path, A, { token: 'msg_a', name: 'alice' });
+    savePosition(path, B, '1/0');
+    savePosition(path, A, '0/16B3800');
+    expect(readPosition(path, A)).toBe('0/16B3800');
+    expect(readPosition(path, B)).toBe('1/0');
+    expect(readLogin(path, A)).toEqual({ token: 'msg_a', name: 'alice' });
+    expect(removeLogin(path, A)).toBe(true);
+    expect(readPosition(path, A)).toBe('0/16B3800');
+    expect(readPosition(path, 'toString')).toBeUndefined();
   });
 
   it('does not answer a key of Object.prototype as a login', () => {

@@ -28,6 +28,11 @@ export interface StoredLogin {
 interface CredentialsFile {
   readonly version: 1;
   readonly servers: Record<string, StoredLogin>;
+  /**
+   * The `Messenger-Position` of the last write through each API base URL: sent with the next
+   * read, so that it sees that write even when a read replica serves it.
+   */
+  readonly positions?: Record<string, string>;
 }
 
 /**
@@ -60,11 +65,12 @@ export function readLogin(path: string, baseUrl: string): StoredLogin | undefine
  * over the old one, so that a reader sees the old file or the new one, never a part.
  */
 export function saveLogin(path: string, baseUrl: string, login: StoredLogin): void {
+  const file = readFile(path);
   const servers = {
-    ...readFile(path)?.servers,
+    ...file?.servers,
     [baseUrl]: { token: login.token, name: login.name },
   };
-  writeFile(path, { version: 1, servers });
+  writeFile(path, { ...file, version: 1, servers });
 }
 
 /** Forgets the login of `baseUrl`. Returns whether there was one. */
@@ -73,8 +79,37 @@ export function removeLogin(path: string, baseUrl: string): boolean {
   if (file === undefined || !Object.hasOwn(file.servers, baseUrl)) return false;
   const servers = { ...file.servers };
   delete servers[baseUrl];
-  writeFile(path, { version: 1, servers });
+  writeFile(path, { ...file, version: 1, servers });
   return true;
+}
+
+/**
+ * The WAL position the last write through `baseUrl` answered with, or undefined. Only a hint
+ * for read-your-writes: a file that cannot be read gives none (reading the login says why).
+ */
+export function readPosition(path: string, baseUrl: string): string | undefined {
+  try {
+    const positions = readFile(path)?.positions;
+    return positions !== undefined && Object.hasOwn(positions, baseUrl)
+      ? positions[baseUrl]
+      : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Remembers the `Messenger-Position` of a write through `baseUrl`, beside the logins (same
+ * 0600 file, written the same way).
+ */
+export function savePosition(path: string, baseUrl: string, position: string): void {
+  const file = readFile(path);
+  writeFile(path, {
+    ...file,
+    version: 1,
+    servers: file?.servers ?? {},
+    positions: { ...file?.positions, [baseUrl]: position },
+  });
 }
 
 function readFile(path: string): CredentialsFile | undefined {
@@ -115,6 +150,10 @@ function parseFile(text: string): CredentialsFile | undefined {
     return undefined;
   }
   if (!isRecord(data) || data.version !== 1 || !isRecord(data.servers)) return undefined;
+  if (data.positions !== undefined) {
+    if (!isRecord(data.positions)) return undefined;
+    for (const p of Object.values(data.positions)) if (typeof p !== 'string') return undefined;
+  }
   for (const login of Object.values(data.servers)) {
     if (!isRecord(login) || typeof login.token !== 'string' || typeof login.name !== 'string') {
       return undefined;

@@ -30,7 +30,11 @@ import {
   type Transport,
   tokenExposure,
 } from './config.js';
-import { credentialsPath, readLogin } from './credentials.js';
+import { credentialsPath, readLogin, readPosition, savePosition } from './credentials.js';
+
+/** A `Messenger-Position` as servers send it (PostgreSQL's WAL position, `16/B374D848`). */
+const WAL_POSITION = /^[0-9A-Fa-f]{1,8}\/[0-9A-Fa-f]{1,8}$/;
+
 import { UsageError } from './errors.js';
 import { loginHint, withHint } from './login-hint.js';
 import type { Output } from './output.js';
@@ -118,6 +122,13 @@ Exit codes: 0 ok, 2 usage or validation error, 1 runtime error.`,
       connectTimeoutMs: api.connectTimeoutMs,
       retries: api.retries,
       userAgent: `msg/${ctx.version}`,
+      positions: {
+        get: () => readPosition(credentialsPath(ctx.env), api.baseUrl),
+        set: (position) => {
+          if (WAL_POSITION.test(position))
+            savePosition(credentialsPath(ctx.env), api.baseUrl, position);
+        },
+      },
     });
   };
 
@@ -535,6 +546,12 @@ Exit codes: 0 ok, 2 usage or validation error, 1 runtime error.`,
     .option(
       '--stream-max-lifetime <seconds>',
       'a live stream is closed after this long with a cursor the client resumes from (default 3600; 0: never)',
+    )
+    .option(
+      '--read-db <url>',
+      'a streaming standby of the PostgreSQL --db that takes reads (repeatable); see Scaling in the README',
+      (value: string, previous: string[]) => [...previous, value],
+      [] as string[],
     )
     .action(async (opts: ServeOptions) => {
       const flags = program.opts<GlobalOptions>();

@@ -60,6 +60,9 @@ export {
   type MarkReadResult,
   type ReadReceipt,
 } from './receipts.repository.js';
+export type { ReadOptions } from './replication/read-options.js';
+export type { ReplicaStatus, ReplicationOptions } from './replication/replica-set.js';
+export { formatWalPosition, parseWalPosition } from './replication/wal-position.js';
 export type { Result } from './result.js';
 export { HIGHLIGHT_END, HIGHLIGHT_START, highlight } from './search/highlight.js';
 export type { RankPosition } from './search/relevance-cursor.js';

@@ -1,4 +1,5 @@
 import { resolve } from 'node:path';
+import { type Kysely, sql } from 'kysely';
 import { abortable } from './abortable.js';
 import type {
   CreateTokenOptions,
@@ -29,8 +30,15 @@ import {
 } from './idempotency.repository.js';
 import type { Message, MessagePage } from './message.js';
 import { insertMessage, listMessages } from './message.repository.js';
+import type { Database } from './message.table.js';
 import { type MigrationReport, migrateToLatest } from './migrate.js';
 import { type MarkReadResult, markRead } from './receipts.repository.js';
+import { type ReadOptions, readPosition } from './replication/read-options.js';
+import {
+  ReplicaSet,
+  type ReplicaStatus,
+  type ReplicationOptions,
+} from './replication/replica-set.js';
 import { orThrow } from './result.js';
 import { type ListOptions, validateListOptions } from './validation/list-query.js';
 import { type MarkReadOptions, validateMarkRead } from './validation/receipts-input.js';
@@ -67,6 +75,16 @@ export interface MessengerOptions {
    * connection). Delivery retries by itself; this is for logging. Default: ignored.
    */
   readonly onBackgroundError?: ((err: unknown) => void) | undefined;
+  /**
+   * Read replicas: `postgres://…` URLs of streaming standbys of `databaseUrl` (which must be
+   * PostgreSQL). Lists go to a replica that is up and close enough behind (see
+   * {@link ReplicationOptions}), else to the primary; writes, migrations, LISTEN and stream
+   * catch-up stay on the primary. Each replica gets a pool sized like the primary's.
+   * Default: none, every read on the primary.
+   */
+  readonly readUrls?: readonly string[] | undefined;
+  /** How reads use `readUrls`: lag limit, read-your-writes wait, check interval. */
+  readonly replication?: ReplicationOptions | undefined;
   /** PostgreSQL settings: pool size and timeouts. Used only with a `postgres://` URL. */
   readonly postgres?: PostgresOptions | undefined;
   /** Embedded database settings: directory lock. Used only without a `postgres://` URL. */
@@ -121,14 +139,21 @@ export class Messenger {
   #hub: DeliveryHub | undefined;
   #accounts: Accounts | undefined;
   #mailboxPorts: MailboxPorts | undefined;
+  readonly #replicas: ReplicaSet | undefined;
 
   /** @internal Use {@link openMessenger}. */
-  constructor(conn: Connection, onBackgroundError: (err: unknown) => void = () => {}) {
+  constructor(
+    conn: Connection,
+    onBackgroundError: (err: unknown) => void = () => {},
+    replicas?: ReplicaSet,
+  ) {
     this.#conn = conn;
     this.#onBackgroundError = onBackgroundError;
+    this.#replicas = replicas;
     this.#bus = new NotificationBus(conn, onBackgroundError);
     this.#run = {
       retrySafe: (fn) => this.#retrySafe(() => fn(this.#conn.db)),
+      read: (fn, position) => this.#read(fn, position),
       once: (fn) => this.#once(() => fn(this.#conn.db)),
       backgroundError: (err) => this.#onBackgroundError(err),
     };
@@ -208,18 +233,45 @@ export class Messenger {
 
   /**
    * Lists messages newest first, one page at a time. Pass `nextCursor` back as
-   * `cursor` for the next page; it is `null` on the last page.
-   * @throws {ValidationError} for unknown options or unparseable values.
+   * `cursor` for the next page; it is `null` on the last page. With read replicas (`readUrls`)
+   * the page may come from one; `read.position` (see {@link Messenger.position}) makes sure it
+   * comes from a database that has replayed that far.
+   * @throws {ValidationError} for unknown options or unparseable values (or `position`).
    * @example
    * let page = await messenger.list({ recipient: 'alice', is_read: false, limit: 50 });
    * while (page.nextCursor) page = await messenger.list({ recipient: 'alice', cursor: page.nextCursor });
    * // Full-text search is a filter like the others; each message found has a `highlight`.
    * const found = await messenger.list({ q: 'lunch -pizza', recipient: 'alice' });
    */
-  async list(options: ListOptions = {}): Promise<MessagePage> {
+  async list(options: ListOptions = {}, read: ReadOptions = {}): Promise<MessagePage> {
+    const position = orThrow(readPosition(read));
     const r = validateListOptions(options);
     if (!r.ok) throw new ValidationError(r.issues);
-    return this.#retrySafe(() => listMessages(this.#conn.db, r.value));
+    return this.#read((db) => listMessages(db, r.value), position);
+  }
+
+  /**
+   * The primary's WAL position now (`pg_current_wal_lsn()`): called after a write has
+   * committed, it is at or past that write, and a read given it as `position` sees the write.
+   * `undefined` without read replicas (every read is on the primary and sees every write).
+   * @example
+   * await messenger.send(input);
+   * const position = await messenger.position();
+   * await messenger.list({ recipient: 'alice' }, { position }); // has the message just sent
+   */
+  async position(): Promise<string | undefined> {
+    if (this.#replicas === undefined) return undefined;
+    return this.#retrySafe(async () => {
+      const { rows } = await sql<{
+        lsn: string;
+      }>`select pg_current_wal_lsn()::text as lsn`.execute(this.#conn.db);
+      return rows[0]?.lsn;
+    });
+  }
+
+  /** Each read replica's state, lag and replay position (none without `readUrls`). */
+  replicas(): ReplicaStatus[] {
+    return this.#replicas?.status() ?? [];
   }
 
   /**
@@ -441,6 +493,7 @@ export class Messenger {
 
   /** Closes the pool or the embedded database (writing a checkpoint) and releases its lock. */
   async close(): Promise<void> {
+    await this.#replicas?.close();
     await this.#hub?.close();
     await this.#accounts?.close();
     await this.#bus.close();
@@ -454,6 +507,14 @@ export class Messenger {
    */
   #retrySafe<T>(fn: () => Promise<T>): Promise<T> {
     return this.#execute(fn, 2);
+  }
+
+  /** A retry-safe read, on a read replica when one fits (see {@link ReplicaSet.read}). */
+  #read<T>(fn: (db: Kysely<Database>) => Promise<T>, position: bigint | undefined): Promise<T> {
+    const onPrimary = (f: (db: Kysely<Database>) => Promise<T>) =>
+      this.#retrySafe(() => f(this.#conn.db));
+    if (this.#replicas === undefined) return onPrimary(fn);
+    return this.#replicas.read(fn, position, onPrimary);
   }
 
   /**
@@ -489,6 +550,18 @@ export class Messenger {
 export async function openMessenger(options: MessengerOptions = {}): Promise<Messenger> {
   const url = options.databaseUrl;
   const isPostgres = url !== undefined && POSTGRES_URL.test(url);
+  const readUrls = options.readUrls ?? [];
+  if (readUrls.length > 0 && !isPostgres) {
+    throw new ValidationError([
+      { field: 'readUrls', message: 'read replicas need a PostgreSQL databaseUrl (postgres://…)' },
+    ]);
+  }
+  const bad = readUrls.find((u) => !POSTGRES_URL.test(u));
+  if (bad !== undefined) {
+    throw new ValidationError([
+      { field: 'readUrls', message: 'each must be a postgres:// or postgresql:// URL' },
+    ]);
+  }
   const conn = isPostgres
     ? await openPostgres(url, options.postgres)
     : await openPglite(embeddedDirectory(url), {
@@ -496,11 +569,22 @@ export async function openMessenger(options: MessengerOptions = {}): Promise<Mes
         // The template is a migrated database: not for a caller that asked for no migrations.
         template: options.migrate !== false,
       });
-  const messenger = new Messenger(conn, options.onBackgroundError);
+  const onError = options.onBackgroundError ?? (() => {});
+  const replicas =
+    readUrls.length === 0
+      ? undefined
+      : new ReplicaSet(
+          conn,
+          await Promise.all(readUrls.map((u) => openPostgres(u, options.postgres))),
+          options.replication ?? {},
+          onError,
+        );
+  const messenger = new Messenger(conn, onError, replicas);
   if (options.migrate ?? !isPostgres) {
     try {
       await messenger.migrate();
     } catch (err) {
+      await replicas?.close();
       await conn.close().catch(() => {});
       throw err;
     }

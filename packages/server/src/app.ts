@@ -16,6 +16,8 @@ import { errorReplyLogged, HttpError, HttpErrorCode } from './http-errors.js';
 import { BODY_LIMIT, REQUEST_TIMEOUT_MS } from './limits.js';
 import { installOriginCheck } from './origin-check.js';
 import { DEFAULT_RATE_LIMIT, installRateLimit, type RateLimit } from './rate-limit.js';
+import { installReadPositions } from './read-positions.js';
+import { installRole, type ServerRole } from './role.js';
 import { healthRoutes } from './routes/health.js';
 import { meRoutes } from './routes/me.js';
 import { messageRoutes } from './routes/messages.js';
@@ -62,6 +64,8 @@ export interface AppOptions {
    * each setting left out keeps its default ({@link DEFAULT_STREAM_LIMITS}); 0 turns one off.
    */
   readonly streams?: Partial<StreamLimits> | undefined;
+  /** `write`, `read` or `all` (default): which mail routes this process serves (see {@link ServerRole}). */
+  readonly role?: ServerRole | undefined;
 }
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -165,10 +169,12 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   });
 
   // Cross-cutting concerns, in this order: a cross-site page is refused before anything else,
-  // then the caller is authenticated, then counted.
+  // then a route of another role (ROLE), then the caller is authenticated, then counted.
   installOriginCheck(app, auth.allowedOrigins ?? []);
+  installRole(app, options.role ?? 'all');
   installAuth(app, { messenger: options.messenger, mode: auth.mode }, { rateLimited: !!rateLimit });
   if (rateLimit) installRateLimit(app, rateLimit);
+  installReadPositions(app, options.messenger);
 
   app.get('/api/openapi.json', { schema: { hide: true } }, async () => app.swagger());
   let docsPage: string | undefined;

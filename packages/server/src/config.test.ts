@@ -46,6 +46,26 @@ describe('loadConfig: authentication settings', () => {
       expect(() => load(env), JSON.stringify(env)).toThrow(message);
     }
   });
+
+  it('reads DATABASE_READ_URLS, MAX_REPLICA_LAG_MS and READ_WAIT_MS; none means no replicas', () => {
+    expect(load({}).readUrls).toEqual([]);
+    expect(load({}).replication).toEqual({ maxLagMs: 5000, readWaitMs: 50 });
+    const c = load({
+      DATABASE_URL: 'postgres://db/m',
+      DATABASE_READ_URLS: ' postgres://r1/m, postgresql://r2/m ,',
+      MAX_REPLICA_LAG_MS: '2000',
+      READ_WAIT_MS: '0',
+    });
+    expect(c.readUrls).toEqual(['postgres://r1/m', 'postgresql://r2/m']);
+    expect(c.replication).toEqual({ maxLagMs: 2000, readWaitMs: 0 });
+    expect(() => load({ DATABASE_READ_URLS: 'postgres://r1/m' })).toThrow(
+      /^DATABASE_READ_URLS: read replicas need DATABASE_URL to be PostgreSQL/,
+    );
+    expect(() => load({ DATABASE_URL: 'postgres://db/m', DATABASE_READ_URLS: 'r1:5432' })).toThrow(
+      /^DATABASE_READ_URLS: each must be a postgres:\/\/ URL/,
+    );
+    expect(() => load({ MAX_REPLICA_LAG_MS: 'soon' })).toThrow(/^MAX_REPLICA_LAG_MS: /);
+  });
 });
 
 describe('loadConfig: stream budgets', () => {

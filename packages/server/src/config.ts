@@ -1,5 +1,6 @@
 import { parseOrigin } from './origin-check.js';
 import { parseRateLimit, type RateLimit } from './rate-limit.js';
+import type { ServerRole } from './role.js';
 import { parseStreamLimits, STREAM_SETTINGS, type StreamLimits } from './stream-budget.js';
 
 /** Settings of `messenger-server`, read from the environment once at start. */
@@ -19,6 +20,12 @@ export interface ServerConfig {
   readonly allowedOrigins: string[];
   /** `STREAM_MAX_PER_ADDRESS`, `STREAM_MAX_PER_USER`, `STREAM_MAX_TOTAL`, `STREAM_MAX_LIFETIME_S`. */
   readonly streams: StreamLimits;
+  /** `ROLE`: `write`, `read` or `all` (default). */
+  readonly role: ServerRole;
+  /** `DATABASE_READ_URLS`: streaming standbys of `DATABASE_URL` that take reads (comma-separated). */
+  readonly readUrls: string[];
+  /** `MAX_REPLICA_LAG_MS` (default 5000) and `READ_WAIT_MS` (default 50). */
+  readonly replication: { readonly maxLagMs: number; readonly readWaitMs: number };
 }
 
 /** A variable is missing or malformed; the message names it. */
@@ -52,6 +59,12 @@ export function loadConfig(env: NodeJS.ProcessEnv): ServerConfig {
     rateLimit: rateLimit(env),
     allowedOrigins: origins(env),
     streams: streamLimits(env),
+    role: serverRole(env),
+    readUrls: readUrls(env, databaseUrl),
+    replication: {
+      maxLagMs: int(env, 'MAX_REPLICA_LAG_MS', 5000, 1, 3_600_000),
+      readWaitMs: int(env, 'READ_WAIT_MS', 50, 0, 60_000),
+    },
   };
 }
 
@@ -67,6 +80,38 @@ function streamLimits(env: NodeJS.ProcessEnv): StreamLimits {
   );
   if (!r.ok) throw new ConfigError(`${r.issues[0]?.field}: ${r.issues[0]?.message}`);
   return r.value;
+}
+
+function serverRole(env: NodeJS.ProcessEnv): ServerRole {
+  const raw = env.ROLE?.trim().toLowerCase();
+  if (!raw || raw === 'all') return 'all';
+  if (raw === 'write' || raw === 'read') return raw;
+  throw new ConfigError(
+    `ROLE: must be write (sending, marking read), read (listing, the stream) or all; got ${JSON.stringify(env.ROLE)}`,
+  );
+}
+
+const POSTGRES_URL = /^postgres(ql)?:\/\//i;
+
+function readUrls(env: NodeJS.ProcessEnv, databaseUrl: string): string[] {
+  const list = (env.DATABASE_READ_URLS ?? '')
+    .split(',')
+    .map((u) => u.trim())
+    .filter((u) => u !== '');
+  if (list.length === 0) return list;
+  if (!POSTGRES_URL.test(databaseUrl)) {
+    throw new ConfigError(
+      'DATABASE_READ_URLS: read replicas need DATABASE_URL to be PostgreSQL (postgres://…), not the embedded database',
+    );
+  }
+  for (const u of list) {
+    if (!POSTGRES_URL.test(u)) {
+      throw new ConfigError(
+        'DATABASE_READ_URLS: each must be a postgres:// URL of a streaming standby of DATABASE_URL',
+      );
+    }
+  }
+  return list;
 }
 
 function authMode(env: NodeJS.ProcessEnv): 'token' | 'open' {

@@ -13,6 +13,7 @@ export const HttpErrorCode = {
   headersTooLarge: 'headers_too_large',
   rateLimited: 'rate_limited',
   tooManyStreams: 'too_many_streams',
+  wrongRole: 'wrong_role',
   internal: 'internal',
 } as const;
 
@@ -44,6 +45,7 @@ export const STATUS_OF: Readonly<Record<ApiErrorCode, number>> = {
   [HttpErrorCode.headersTooLarge]: 431,
   [HttpErrorCode.rateLimited]: 429,
   [HttpErrorCode.tooManyStreams]: 429,
+  [HttpErrorCode.wrongRole]: 421,
   [HttpErrorCode.internal]: 500,
 };
 

@@ -13,6 +13,7 @@ export {
 export { BODY_LIMIT, DEFAULT_HEARTBEAT_MS } from './limits.js';
 export { parseOrigin } from './origin-check.js';
 export { DEFAULT_RATE_LIMIT, parseRateLimit, type RateLimit } from './rate-limit.js';
+export type { ServerRole } from './role.js';
 export { type RunningServer, type StartOptions, startServer } from './start-server.js';
 export {
   DEFAULT_STREAM_LIMITS,

@@ -8,7 +8,7 @@ import { startServer } from './start-server.js';
  * `messenger-server`: the API server for containers, configured by environment
  * (PORT, HOST, DATABASE_URL, LOG_LEVEL, DB_POOL_MAX, TRUST_PROXY, SHUTDOWN_TIMEOUT_MS, AUTH,
  * RATE_LIMIT, RATE_BURST, ALLOWED_ORIGINS, STREAM_MAX_PER_ADDRESS, STREAM_MAX_PER_USER,
- * STREAM_MAX_TOTAL, STREAM_MAX_LIFETIME_S).
+ * STREAM_MAX_TOTAL, STREAM_MAX_LIFETIME_S, ROLE, DATABASE_READ_URLS, MAX_REPLICA_LAG_MS, READ_WAIT_MS).
  * `messenger-server migrate` applies the migrations and exits.
  */
 async function main(argv: string[]): Promise<number> {
@@ -46,6 +46,9 @@ async function main(argv: string[]): Promise<number> {
     port: config.port,
     host: config.host,
     poolMax: config.poolMax,
+    role: config.role,
+    readUrls: config.readUrls,
+    replication: config.replication,
     trustProxy: config.trustProxy,
     shutdownTimeoutMs: config.shutdownTimeoutMs,
     logger: { level: config.logLevel },

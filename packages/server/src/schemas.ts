@@ -101,7 +101,7 @@ const messageId = (description: string) =>
 
 export const sendSchema = {
   summary: 'Send a message',
-  description: `Stores a message of at most ${MAX_CONTENT_LENGTH} characters (Unicode code points) from a sender to a recipient. Text fields are trimmed; unknown keys are ignored. With an Idempotency-Key header the message is stored at most once: a repeat returns the first answer with Idempotent-Replayed: true.`,
+  description: `Stores a message of at most ${MAX_CONTENT_LENGTH} characters (Unicode code points) from a sender to a recipient. Text fields are trimmed; unknown keys are ignored. With an Idempotency-Key header the message is stored at most once: a repeat returns the first answer with Idempotent-Replayed: true. With read replicas the answer carries Messenger-Position (the WAL position after the commit): send it back with a read to see this message there.`,
   headers: {
     type: 'object',
     properties: {
@@ -147,6 +147,16 @@ export const listSchema = {
   description:
     'One page of messages in the order (sent_datetime, id) descending; with q, only those whose text matches the search (and those the caller may list, as without it). When there is a next page its cursor is in the X-Next-Cursor header and a Link header with rel="next". Query parameters are joined with & (not ?), each at most once; unknown parameters and a %-escape that is malformed or not UTF-8 are rejected.',
   tags: ['messages'],
+  headers: {
+    type: 'object',
+    properties: {
+      'messenger-position': {
+        type: 'string',
+        description:
+          'Read-your-writes: the Messenger-Position of a write. The page is read from a database that has replayed at least that far (a read replica, else the primary). A WAL position such as 0/16B3748; anything else is refused (validation_failed).',
+      },
+    },
+  },
   querystring: {
     type: 'object',
     additionalProperties: false,
@@ -234,7 +244,30 @@ export const readySchema = {
   summary: 'Readiness: the database answers',
   tags: ['health'],
   response: {
-    200: { description: 'The database answers.', ...statusSchema },
+    200: {
+      description:
+        'The database (the primary) answers. With read replicas, each one as of its last check: up (takes reads), lagging (further behind than MAX_REPLICA_LAG_MS), down or starting; reads go to the primary while none is up.',
+      type: 'object',
+      required: ['status'],
+      properties: {
+        status: { type: 'string' },
+        replicas: {
+          type: 'array',
+          items: {
+            type: 'object',
+            required: ['where', 'state', 'lagMs', 'replayPosition', 'reads'],
+            properties: {
+              where: { type: 'string', description: 'host:port/database' },
+              state: { type: 'string', enum: ['starting', 'up', 'lagging', 'down'] },
+              lagMs: { type: 'number', nullable: true },
+              replayPosition: { type: 'string', nullable: true },
+              reads: { type: 'integer', description: 'Reads served since the process started.' },
+              reason: { type: 'string' },
+            },
+          },
+        },
+      },
+    },
     503: error('The database does not answer (unavailable).'),
   },
 } as const;

@@ -1,9 +1,10 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { openMessenger } from '@messenger/core';
+import { openMessenger, type ReplicationOptions } from '@messenger/core';
 import type { FastifyInstance, FastifyServerOptions } from 'fastify';
 import { buildApp } from './app.js';
 import { type ControlServer, startControlServer } from './control-server.js';
 import type { RateLimit } from './rate-limit.js';
+import type { ServerRole } from './role.js';
 import type { StreamLimits } from './stream-budget.js';
 
 /** How often a server prunes expired idempotency keys (also once at start). */
@@ -39,6 +40,12 @@ export interface StartOptions {
   /** Run migrations before listening (default: only on the embedded database). */
   readonly migrate?: boolean | undefined;
   readonly poolMax?: number | undefined;
+  /** `write`, `read` or `all` (default): which mail routes this process serves. */
+  readonly role?: ServerRole | undefined;
+  /** Read replicas (`DATABASE_READ_URLS`): lists go there; see core's `readUrls`. */
+  readonly readUrls?: readonly string[] | undefined;
+  /** Lag limit and read-your-writes wait of the read replicas. */
+  readonly replication?: ReplicationOptions | undefined;
   readonly trustProxy?: boolean | undefined;
   readonly logger?: FastifyServerOptions['logger'];
   /** How long in-flight requests may take to finish after SIGTERM/SIGINT, in ms (default 10000). */
@@ -74,6 +81,8 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
   const messenger = await openMessenger({
     onBackgroundError: (err) => logBackground(err),
     databaseUrl: options.databaseUrl,
+    readUrls: options.readUrls,
+    replication: options.replication,
     migrate: options.migrate,
     postgres: { maxConnections: options.poolMax ?? 10 },
     embedded: { purpose: options.purpose ?? `messenger-server pid ${process.pid}` },
@@ -89,6 +98,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
       logger: options.logger,
       trustProxy: options.trustProxy,
       streams: options.streams,
+      role: options.role,
     });
   } catch (err) {
     await messenger.close();

@@ -172,14 +172,14 @@ describe('docs page over HTTP', () => {
 });
 
 describe('docs page over HTTP: where each input goes', () => {
-  it('shows Idempotency-Key under Headers and the list parameters under Query parameters', async () => {
+  it('shows Idempotency-Key and Messenger-Position under Headers and the list parameters under Query parameters', async () => {
     const html = await (await request(`${server.url}/api/docs`)).body.text();
     const send = sectionText(html, '/api/messages/send/');
     expect(send).toMatch(/ Headers name rule meaning Idempotency-Key header; string /);
     expect(send).not.toContain('Query parameters');
     const list = sectionText(html, '/api/messages/');
     expect(list).toContain(' Query parameters ');
-    expect(list).not.toContain(' Headers ');
+    expect(list).toMatch(/ Headers name rule meaning Messenger-Position header; string /);
     expect(list).toContain(' is_read query; string ');
     const read = sectionText(html, '/api/messages/read/');
     expect(read).toContain(

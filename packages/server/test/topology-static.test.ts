@@ -184,9 +184,34 @@ describe('nginx/messenger.conf.template', () => {
       localNginxValues(dir, { port: 1337, upstreams: ['127.0.0.1:18001', '127.0.0.1:18002'] }),
     );
     const servers = site.split('\n').filter((l) => /^\s*server 127\.0\.0\.1:\d+ /.test(l));
-    expect(servers).toHaveLength(2);
+    // Both pools (write and read) name both replicas.
+    expect(servers).toHaveLength(4);
     for (const line of servers) expect(line).toMatch(/max_fails=\d+ fail_timeout=\d+s;$/);
     expect(site).toContain('listen 127.0.0.1:1337 default_server;');
+    expectNginxOk(site);
+  });
+
+  it('renders split pools: sends and marking read to the write pool, the rest to the read pool', () => {
+    const dir = tempDir();
+    const site = renderNginxTemplate(
+      template,
+      localNginxValues(dir, {
+        port: 1337,
+        upstreams: ['127.0.0.1:18001'],
+        readUpstreams: ['127.0.0.1:18002', '127.0.0.1:18003'],
+      }),
+    );
+    const block = (name: string) =>
+      new RegExp(`upstream ${name} \\{([^}]*)\\}`).exec(site)?.[1] ?? '';
+    expect(block('messenger_write').match(/server 127\.0\.0\.1:\d+/g)).toEqual([
+      'server 127.0.0.1:18001',
+    ]);
+    expect(block('messenger_read').match(/server 127\.0\.0\.1:\d+/g)).toEqual([
+      'server 127.0.0.1:18002',
+      'server 127.0.0.1:18003',
+    ]);
+    for (const name of ['messenger_write', 'messenger_read'])
+      expect(block(name)).toMatch(/keepalive \d+;/);
     expectNginxOk(site);
   });
 

@@ -21,7 +21,12 @@ export {
   startLocalNginx,
   writeNginxConf,
 } from './nginx.js';
-export { type PrivatePostgres, postgresBinDir, startPrivatePostgres } from './private-postgres.js';
+export {
+  type PrivatePostgres,
+  postgresBinDir,
+  startPrivatePostgres,
+  startPrivateStandby,
+} from './private-postgres.js';
 export {
   type CommandResult,
   canConnect,

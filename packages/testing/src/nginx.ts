@@ -79,8 +79,10 @@ export function nginxVersion(): string {
 
 /** Settings of a local nginx in front of local replicas. */
 export interface LocalNginxOptions {
-  /** `host:port` of each replica. */
+  /** `host:port` of each replica (the write pool, and the read pool unless `readUpstreams`). */
   readonly upstreams: readonly string[];
+  /** `host:port` of each replica of the read pool (`ROLE=read`); default `upstreams`. */
+  readonly readUpstreams?: readonly string[];
   /** Port to listen on, on 127.0.0.1. */
   readonly port: number;
   readonly rateLimit?: string;
@@ -91,7 +93,8 @@ export interface LocalNginxOptions {
 export function localNginxValues(dir: string, options: LocalNginxOptions): NginxValues {
   return {
     MESSENGER_LISTEN: `127.0.0.1:${options.port}`,
-    MESSENGER_UPSTREAM_SERVER: options.upstreams,
+    MESSENGER_WRITE_UPSTREAM_SERVER: options.upstreams,
+    MESSENGER_READ_UPSTREAM_SERVER: options.readUpstreams ?? options.upstreams,
     MESSENGER_ACCESS_LOG: join(dir, 'access.log'),
     // Tests send bursts from one address; the rate limit itself is tested with low values.
     MESSENGER_RATE_LIMIT: options.rateLimit ?? '1000r/s',

@@ -95,6 +95,44 @@ function asPostgresUser(): {
 export async function startPrivatePostgres(
   options: { binDir?: string; settings?: Readonly<Record<string, string>> } = {},
 ): Promise<PrivatePostgres> {
+  return startCluster(options, (run, dataDir) =>
+    run(
+      'initdb',
+      ['-D', dataDir, '-U', 'postgres', '--auth=trust', '-E', 'UTF8', '--locale=C', '--no-sync'],
+      30_000,
+    ),
+  );
+}
+
+/**
+ * A streaming standby of a private `primary` (PostgreSQL's own replication: `pg_basebackup -R`
+ * copies it and writes the standby settings), on its own port, answering read-only queries
+ * (hot standby). The primary needs `wal_level` replica or more (PostgreSQL's default) and
+ * allows replication connections from 127.0.0.1 (initdb's default with trust authentication).
+ * `pg_wal_replay_pause()` / `pg_wal_replay_resume()` on it make lag on demand.
+ */
+export async function startPrivateStandby(
+  primary: PrivatePostgres,
+  options: { binDir?: string; settings?: Readonly<Record<string, string>> } = {},
+): Promise<PrivatePostgres> {
+  return startCluster(options, (run, dataDir) =>
+    run(
+      'pg_basebackup',
+      [
+        ...['-h', '127.0.0.1', '-p', String(primary.port), '-U', 'postgres'],
+        ...['-D', dataDir, '-R', '-X', 'stream', '--no-sync', '-c', 'fast'],
+      ],
+      60_000,
+    ),
+  );
+}
+
+type RunProgram = (program: string, args: readonly string[], timeoutMs: number) => Promise<string>;
+
+async function startCluster(
+  options: { binDir?: string; settings?: Readonly<Record<string, string>> },
+  create: (run: RunProgram, dataDir: string) => Promise<unknown>,
+): Promise<PrivatePostgres> {
   const bin = options.binDir ?? postgresBinDir();
   if (bin === undefined) {
     throw new Error(
@@ -107,7 +145,7 @@ export async function startPrivatePostgres(
   const dataDir = join(root, 'data');
   const env: NodeJS.ProcessEnv = { PATH: process.env.PATH, LANG: 'C', LC_ALL: 'C' };
 
-  const run = (program: string, args: readonly string[], timeoutMs: number) =>
+  const run: RunProgram = (program, args, timeoutMs) =>
     new Promise<string>((resolve, reject) => {
       const [command, argv] = user.wrap(join(bin, program), args);
       execFile(command, argv, { cwd: root, env, timeout: timeoutMs }, (err, stdout, stderr) => {
@@ -163,11 +201,7 @@ export async function startPrivatePostgres(
 
   let url = '';
   try {
-    await run(
-      'initdb',
-      ['-D', dataDir, '-U', 'postgres', '--auth=trust', '-E', 'UTF8', '--locale=C', '--no-sync'],
-      30_000,
-    );
+    await create(run, dataDir);
     port = await freePort();
     url = `postgres://postgres@127.0.0.1:${port}/postgres`;
     await launch();

@@ -20,6 +20,17 @@ export interface ApiClientOptions {
   readonly retries?: number | undefined;
   /** Sent as `User-Agent`. Default `@messenger/cli/<version>`. */
   readonly userAgent?: string | undefined;
+  /**
+   * Read-your-writes across calls (and processes): where to keep the `Messenger-Position` a
+   * write answers with; it is sent with every read. Default: none kept.
+   */
+  readonly positions?: PositionStore | undefined;
+}
+
+/** Keeps the last `Messenger-Position` of one server. */
+export interface PositionStore {
+  get(): string | undefined;
+  set(position: string): void;
 }
 
 /** A client working on the database itself, through `@messenger/core`. */
@@ -74,6 +85,7 @@ export async function createClient(options: ClientOptions): Promise<MessengerCli
       retries: options.retries ?? 2,
       userAgent: options.userAgent ?? `@messenger/cli/${version}`,
       ...(options.token !== undefined && { token: options.token }),
+      ...(options.positions !== undefined && { positions: options.positions }),
     });
   }
   if (typeof options.db !== 'string' || options.db.trim() === '') {

@@ -15,6 +15,7 @@ import type {
 } from '@messenger/core';
 import type { ApiSettings } from '../config.js';
 import { RemoteError, UsageError } from '../errors.js';
+import type { PositionStore } from './create-client.js';
 import {
   errorFromFailure,
   errorFromReply,
@@ -44,6 +45,8 @@ export interface HttpClientOptions extends ApiSettings {
   readonly userAgent: string;
   /** Sent as `Authorization: Bearer <token>` with every call. */
   readonly token?: string | undefined;
+  /** Where the last write's `Messenger-Position` is kept; sent with every read. */
+  readonly positions?: PositionStore | undefined;
 }
 
 /**
@@ -232,6 +235,8 @@ export class HttpClient implements MessengerClient {
     if (this.#options.token !== undefined) headers.authorization = `Bearer ${this.#options.token}`;
     if (idempotency !== undefined && idempotency !== 'idempotent')
       headers['idempotency-key'] = idempotency;
+    const position = method === 'GET' ? this.#options.positions?.get() : undefined;
+    if (position !== undefined) headers['messenger-position'] = position;
     const policy = idempotency === undefined ? method : 'GET';
     const deadline =
       requestTimeoutMs > 0 ? Date.now() + requestTimeoutMs : Number.POSITIVE_INFINITY;
@@ -242,7 +247,12 @@ export class HttpClient implements MessengerClient {
       let wait = backoffDelay(attempt);
       if ('reply' in outcome) {
         const { reply } = outcome;
-        if (reply.status >= 200 && reply.status < 300) return { reply, where };
+        if (reply.status >= 200 && reply.status < 300) {
+          const written =
+            method === 'POST' ? header(reply.headers, 'messenger-position') : undefined;
+          if (written !== undefined) this.#options.positions?.set(written);
+          return { reply, where };
+        }
         // 409: the first attempt with this key is still in flight; its answer is replayed soon.
         retry =
           mayRetryStatus(policy, reply.status) ||

@@ -20,6 +20,8 @@ export interface ServeOptions {
   readonly streamMaxPerUser?: string | undefined;
   readonly streamMaxTotal?: string | undefined;
   readonly streamMaxLifetime?: string | undefined;
+  /** Read replicas: streaming standbys of the PostgreSQL database. */
+  readonly readDb: readonly string[];
 }
 
 /**
@@ -74,6 +76,17 @@ export async function serveCommand(
     throw new UsageError(`${issue?.field}: ${issue?.message}`);
   }
   const dataDir = embeddedDataDirectory(database.databaseUrl);
+  if (options.readDb.length > 0 && !/^postgres(ql)?:\/\//i.test(database.databaseUrl)) {
+    throw new UsageError(
+      '--read-db: read replicas need a PostgreSQL --db (postgres://…), not the embedded database',
+    );
+  }
+  const badReadDb = options.readDb.find((u) => !/^postgres(ql)?:\/\//i.test(u));
+  if (badReadDb !== undefined) {
+    throw new UsageError(
+      `--read-db: must be a postgres:// URL of a streaming standby; got ${JSON.stringify(badReadDb)}`,
+    );
+  }
   const addUser = `msg ${database.hint === undefined ? '' : `--db ${database.hint} `}users add <name>`;
   const server = await startServer({
     databaseUrl: database.databaseUrl,
@@ -86,6 +99,7 @@ export async function serveCommand(
     ...(rateLimit !== undefined && { rateLimit }),
     allowedOrigins,
     streams: limits.value,
+    ...(options.readDb.length > 0 && { readUrls: options.readDb }),
     ...(dataDir !== undefined && { controlSocket: join(dataDir, 'control.sock') }),
     onNoUsers: () => out.note(`no users yet — create one in another terminal: ${addUser}`),
   });

@@ -4,6 +4,7 @@ import { ForbiddenError, ValidationError } from '../errors.js';
 import type { SendOutcome } from '../idempotency.repository.js';
 import type { Message, MessagePage } from '../message.js';
 import { type MarkReadResult, markRead } from '../receipts.repository.js';
+import { type ReadOptions, readPosition } from '../replication/read-options.js';
 import { orThrow } from '../result.js';
 import { type ListOptions, validateListOptions } from '../validation/list-query.js';
 import { bodyObject } from '../validation/parameters.js';
@@ -155,12 +156,13 @@ export class Mailbox {
    * them: `{ recipient: 'alice' }` is what the caller sent to alice, `{ sender: 'alice' }`
    * what alice sent the caller, `{ with: 'alice' }` (or `{ conversation: 'alice,<caller>' }`)
    * both directions. A conversation without the caller is empty. Options as in
-   * {@link Messenger.list}.
+   * {@link Messenger.list}, `read` too (read-your-writes over read replicas).
    * @example
    * let page = await mailbox.list({ is_read: false });
    * while (page.nextCursor) page = await mailbox.list({ is_read: false, cursor: page.nextCursor });
    */
-  async list(options: ListOptions = {}): Promise<MessagePage> {
+  async list(options: ListOptions = {}, read: ReadOptions = {}): Promise<MessagePage> {
+    const position = orThrow(readPosition(read));
     const me = await this.#me();
     const withAlone =
       isRecord(options) &&
@@ -171,7 +173,7 @@ export class Mailbox {
     const query = orThrow(
       validateListOptions(withAlone ? { ...options, recipient: me.name } : options, 'strict'),
     );
-    return this.#ports.run.retrySafe((db) => listMailbox(db, me.name, query));
+    return this.#ports.run.read((db) => listMailbox(db, me.name, query), position);
   }
 
   /**

@@ -22,7 +22,7 @@ export async function messageRoutes(app: FastifyInstance) {
 
   app.get('/api/messages/', { schema: listSchema }, async (request, reply) => {
     const query = queryOf(request);
-    const page = await mailOf(request).list(query);
+    const page = await mailOf(request).list(query, { position: request.readPosition });
     if (page.nextCursor !== null) {
       const next = new URLSearchParams();
       for (const [k, v] of Object.entries(query))
