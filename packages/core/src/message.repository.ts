@@ -60,6 +60,37 @@ export async function insertMessage(db: Db, input: SendInput): Promise<Message> 
   return toMessage(row);
 }
 
+/** `insert … returning <message columns>` of {@link insertMessages}, compiled once. */
+let insertBatch: string | undefined;
+
+/**
+ * Stores validated messages in one statement (one transaction, one commit, one notification:
+ * migration 0005); results in the inputs' order. The rows are inserted in that order, so
+ * their ids ascend in it.
+ */
+export async function insertMessages(db: Db, inputs: readonly SendInput[]): Promise<Message[]> {
+  if (insertBatch === undefined) {
+    const returning = db
+      .selectFrom('messages')
+      .select(messageColumns)
+      .compile()
+      .sql.replace(/^select /, ' returning ')
+      .replace(/ from "messages"$/, '');
+    // `order by n`: ids are drawn from the sequence as rows come out of the select, so they
+    // ascend in input order; the answer is then sorted by id to pair each row with its input.
+    insertBatch = `insert into messages (sender, recipient, message_content)
+      select s, r, c from unnest($1::text[], $2::text[], $3::text[]) with ordinality as t(s, r, c, n)
+      order by n${returning}`;
+  }
+  const params = [
+    inputs.map((i) => i.sender),
+    inputs.map((i) => i.recipient),
+    inputs.map((i) => i.message_content),
+  ];
+  const { rows } = await db.executeQuery<MessageSelection>(CompiledQuery.raw(insertBatch, params));
+  return rows.map(toMessage).sort((a, b) => a.id - b.id);
+}
+
 /** Appends a parameter to a hand-built statement and returns its placeholder (`$3`). */
 export type Placeholder = (value: unknown) => string;
 
