@@ -112,10 +112,14 @@ export function nameConditions(query: ListQuery, p: Placeholder): string[] {
   return where;
 }
 
-/** `conversation = …` of two names, as migration 0002's generated column folds them. */
+/** A conversation's key: both names lower-cased and sorted, as migration 0005's index folds them. */
+const conversationKey = (a: string, b: string) =>
+  `least(lower(${a}), lower(${b})) || E'\\n' || greatest(lower(${a}), lower(${b}))`;
+
+/** The condition "between these two names" (either direction), served by the conversation index. */
 export function conversationCondition(names: readonly [string, string], p: Placeholder): string {
   const [a, b] = names.map(p) as [string, string];
-  return `conversation = least(lower(${a}), lower(${b})) || E'\\n' || greatest(lower(${a}), lower(${b}))`;
+  return `${conversationKey('sender', 'recipient')} = ${conversationKey(a, b)}`;
 }
 
 /**
@@ -140,7 +144,9 @@ export async function runListing(
   };
   const branches = branchesOf(p);
   const narrowing: string[] = [];
-  if (query.isRead !== undefined) narrowing.push(`is_read = ${p(query.isRead)}`);
+  // A literal, not a parameter: a cached generic plan can then still use the partial
+  // indexes `where is_read` / `where not is_read` (migration 0005).
+  if (query.isRead !== undefined) narrowing.push(query.isRead ? 'is_read' : 'not is_read');
   if (query.since !== undefined) narrowing.push(`sent_datetime >= ${p(query.since)}::timestamptz`);
   if (query.until !== undefined) narrowing.push(`sent_datetime < ${p(query.until)}::timestamptz`);
   if (query.after !== undefined) {

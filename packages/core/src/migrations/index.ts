@@ -3,6 +3,7 @@ import * as m0001 from './0001-create-messages.js';
 import * as m0002 from './0002-delivery-and-receipts.js';
 import * as m0003 from './0003-idempotency-keys.js';
 import * as m0004 from './0004-accounts.js';
+import * as m0005 from './0005-write-path.js';
 
 /** Every migration shipped with core, by name; names sort in the order they run. */
 export const migrations: Record<string, Migration> = {
@@ -10,6 +11,7 @@ export const migrations: Record<string, Migration> = {
   '0002-delivery-and-receipts': m0002,
   '0003-idempotency-keys': m0003,
   '0004-accounts': m0004,
+  '0005-write-path': m0005,
 };
 
 /** Hands Kysely's Migrator the migrations bundled in this package (no file-system scan). */
