@@ -137,6 +137,7 @@ export class Messenger {
     this.#bus = new NotificationBus(conn, onBackgroundError);
     this.#run = {
       retrySafe: (fn) => this.#retrySafe(() => fn(this.#conn.db)),
+      read: (fn) => this.#retrySafe(() => fn(this.#reads)),
       once: (fn) => this.#once(() => fn(this.#conn.db)),
       backgroundError: (err) => this.#onBackgroundError(err),
     };
@@ -225,7 +226,7 @@ export class Messenger {
   async list(options: ListOptions = {}): Promise<MessagePage> {
     const r = validateListOptions(options);
     if (!r.ok) throw new ValidationError(r.issues);
-    return this.#retrySafe(() => listMessages(this.#conn.db, r.value));
+    return this.#retrySafe(() => listMessages(this.#reads, r.value));
   }
 
   /**
@@ -420,6 +421,11 @@ export class Messenger {
         this.#follow(query, onEvent, signal, visibleTo),
     };
     return new Mailbox(principal, this.#mailboxPorts);
+  }
+
+  /** Where listings run: their own pool on PostgreSQL (see `listStatementTimeoutMs`). */
+  get #reads() {
+    return this.#conn.reads ?? this.#conn.db;
   }
 
   #accountsDomain(): Accounts {

@@ -6,7 +6,8 @@ import { startServer } from './start-server.js';
 
 /**
  * `messenger-server`: the API server for containers, configured by environment
- * (PORT, HOST, DATABASE_URL, LOG_LEVEL, DB_POOL_MAX, TRUST_PROXY, SHUTDOWN_TIMEOUT_MS, AUTH,
+ * (PORT, HOST, DATABASE_URL, LOG_LEVEL, DB_POOL_MAX, DB_STATEMENT_TIMEOUT_MS, DB_LIST_TIMEOUT_MS,
+ * DB_IDLE_IN_TRANSACTION_TIMEOUT_MS, TRUST_PROXY, SHUTDOWN_TIMEOUT_MS, AUTH,
  * RATE_LIMIT, RATE_BURST, ALLOWED_ORIGINS).
  * `messenger-server migrate` applies the migrations and exits.
  */
@@ -45,6 +46,9 @@ async function main(argv: string[]): Promise<number> {
     port: config.port,
     host: config.host,
     poolMax: config.poolMax,
+    statementTimeoutMs: config.statementTimeoutMs,
+    listTimeoutMs: config.listTimeoutMs,
+    idleInTransactionTimeoutMs: config.idleInTransactionTimeoutMs,
     trustProxy: config.trustProxy,
     shutdownTimeoutMs: config.shutdownTimeoutMs,
     logger: { level: config.logLevel },

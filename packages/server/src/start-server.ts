@@ -33,6 +33,12 @@ export interface StartOptions {
   /** Run migrations before listening (default: only on the embedded database). */
   readonly migrate?: boolean | undefined;
   readonly poolMax?: number | undefined;
+  /** PostgreSQL statement timeout, in ms (default 30000). */
+  readonly statementTimeoutMs?: number | undefined;
+  /** PostgreSQL statement timeout of listings, in ms (default 5000): a slower one is a 503. */
+  readonly listTimeoutMs?: number | undefined;
+  /** PostgreSQL `idle_in_transaction_session_timeout`, in ms (default 10000). */
+  readonly idleInTransactionTimeoutMs?: number | undefined;
   readonly trustProxy?: boolean | undefined;
   readonly logger?: FastifyServerOptions['logger'];
   /** How long in-flight requests may take to finish after SIGTERM/SIGINT, in ms (default 10000). */
@@ -69,7 +75,12 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     onBackgroundError: (err) => logBackground(err),
     databaseUrl: options.databaseUrl,
     migrate: options.migrate,
-    postgres: { maxConnections: options.poolMax ?? 10 },
+    postgres: {
+      maxConnections: options.poolMax ?? 10,
+      statementTimeoutMs: options.statementTimeoutMs,
+      listStatementTimeoutMs: options.listTimeoutMs,
+      idleInTransactionTimeoutMs: options.idleInTransactionTimeoutMs,
+    },
     embedded: { purpose: options.purpose ?? `messenger-server pid ${process.pid}` },
   });
   let app: FastifyInstance;

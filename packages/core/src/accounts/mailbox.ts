@@ -171,7 +171,7 @@ export class Mailbox {
     const query = orThrow(
       validateListOptions(withAlone ? { ...options, recipient: me.name } : options, 'strict'),
     );
-    return this.#ports.run.retrySafe((db) => listMailbox(db, me.name, query));
+    return this.#ports.run.read((db) => listMailbox(db, me.name, query));
   }
 
   /**
