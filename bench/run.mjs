@@ -20,6 +20,7 @@ import { measureLive } from './phases/live-delivery.mjs';
 import { emptyResults, writeReport } from './phases/report.mjs';
 import { measureSend } from './phases/send.mjs';
 import { machineInfo, prepareDatabase, startServers } from './phases/setup.mjs';
+import { measureWritePath } from './phases/write-path.mjs';
 
 /** Runs the bench; resolves to the exit code (or never, when `exit` ended the process). */
 async function main(argv, exit) {
@@ -74,6 +75,7 @@ async function main(argv, exit) {
     if (only.includes('send')) Object.assign(results.http, await measureSend(run, servers));
     // The reference is done; stop it so it does not share the CPU with what follows.
     await servers.reference.process.stop();
+    if (only.includes('write')) results.writePath = await measureWritePath(run, servers, cleanup);
     if (only.includes('auth')) Object.assign(results.http, await measureAuth(run, servers));
     if (only.includes('live')) results.live = (await measureLive(run, servers)) ?? null;
     if (only.includes('cli')) results.cli = await measureCliPhase(run, servers, cleanup);
