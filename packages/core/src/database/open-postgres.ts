@@ -8,7 +8,11 @@ import type { Connection, Listener } from './connection.js';
  * is optional; the defaults suit a server process.
  */
 export interface PostgresOptions {
-  /** Largest number of pooled connections (default 10). Live delivery adds one LISTEN connection. */
+  /**
+   * Largest number of pooled connections (default 10), shared out between listings (half,
+   * rounded down) and everything else; at least one each. Live delivery adds one LISTEN
+   * connection.
+   */
   readonly maxConnections?: number | undefined;
   /** How long to wait for a connection before failing, in ms (default 5000; pg's own default waits forever). */
   readonly connectionTimeoutMs?: number | undefined;
@@ -17,9 +21,9 @@ export interface PostgresOptions {
   /**
    * Statement timeout of listings, in ms (default 5000). A listing that runs longer is
    * cancelled by the server and fails with `unavailable` (HTTP 503), so that a few slow
-   * queries cannot hold the pool. Listings run on a pool of their own (up to
-   * `maxConnections` more connections, opened on demand) whose sessions carry this timeout:
-   * no extra round trip per query.
+   * queries cannot hold the pool. Listings run on a share of `maxConnections` of their own
+   * whose sessions carry this timeout: no extra round trip per query, and slow listings
+   * cannot take the connections sends need.
    */
   readonly listStatementTimeoutMs?: number | undefined;
   /**
@@ -38,10 +42,12 @@ export async function openPostgres(
   options: PostgresOptions = {},
 ): Promise<Connection> {
   const { default: pg } = await import('pg');
-  const poolOf = (statementTimeoutMs: number) => {
+  const max = options.maxConnections ?? 10;
+  const readMax = Math.max(1, Math.floor(max / 2));
+  const poolOf = (size: number, statementTimeoutMs: number) => {
     const pool = new pg.Pool({
       connectionString: url,
-      max: options.maxConnections ?? 10,
+      max: size,
       connectionTimeoutMillis: options.connectionTimeoutMs ?? 5000,
       idleTimeoutMillis: options.idleTimeoutMs ?? 30_000,
       statement_timeout: statementTimeoutMs,
@@ -65,8 +71,8 @@ export async function openPostgres(
       dialect: new PostgresDialect({ pool: callbackQueryPool(pool) }),
     });
   };
-  const db = poolOf(options.statementTimeoutMs ?? 30_000);
-  const reads = poolOf(options.listStatementTimeoutMs ?? 5000);
+  const db = poolOf(Math.max(1, max - readMax), options.statementTimeoutMs ?? 30_000);
+  const reads = poolOf(readMax, options.listStatementTimeoutMs ?? 5000);
   return {
     db,
     reads,
