@@ -21,6 +21,7 @@ import { emptyResults, writeReport } from './phases/report.mjs';
 import { measureSearch } from './phases/search.mjs';
 import { measureSend } from './phases/send.mjs';
 import { machineInfo, prepareDatabase, startServers } from './phases/setup.mjs';
+import { measureWritePath } from './phases/write-path.mjs';
 
 /** Runs the bench; resolves to the exit code (or never, when `exit` ended the process). */
 async function main(argv, exit) {
@@ -75,6 +76,7 @@ async function main(argv, exit) {
     if (only.includes('send')) Object.assign(results.http, await measureSend(run, servers));
     // The reference is done; stop it so it does not share the CPU with what follows.
     await servers.reference.process.stop();
+    if (only.includes('write')) results.writePath = await measureWritePath(run, servers, cleanup);
     if (only.includes('auth')) Object.assign(results.http, await measureAuth(run, servers));
     if (only.includes('search')) {
       const search = await measureSearch(run, cleanup);

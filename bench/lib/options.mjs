@@ -4,7 +4,7 @@ import { parseArgs } from 'node:util';
 import { repoRoot } from '@messenger/testing';
 
 /** The measuring phases, in the order they run. */
-export const PHASES = ['list', 'send', 'auth', 'search', 'live', 'cli'];
+export const PHASES = ['list', 'send', 'write', 'auth', 'search', 'live', 'cli'];
 
 export const USAGE = `usage: npm run bench -- [--quick] [--profile] [--only PHASES] [--sizes SIZES]
                           [--connections N] [--duration S] [--out DIR]

@@ -19,7 +19,7 @@ export function databaseUrl(admin, name) {
   return url.href;
 }
 
-async function withClient(url, fn) {
+export async function withClient(url, fn) {
   const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 5000 });
   await client.connect();
   try {

@@ -70,6 +70,30 @@ export function evaluateTargets(results) {
       }
     }
   }
+  // Write path (issue 12): send against the minimal reference (its own two-index table), at 32
+  // connections; list p99 of every accepted filter combination (issue 14).
+  const w = results.writePath;
+  const send32 = w?.send?.[32];
+  add(
+    `send ≥ 1.5× minimal reference (32 connections, ${w?.generator ?? '–'})`,
+    send32 ? exact(send32.ratio) : undefined,
+    '≥ 1.50×',
+    send32?.ratio >= 1.5,
+  );
+  const lists = Object.entries(w?.list ?? {});
+  const slowest = lists.reduce(
+    (a, x) => (a === undefined || x[1].p99 > a[1].p99 ? x : a),
+    undefined,
+  );
+  add(
+    `list p99 < 50 ms for every filter combination (at ${w?.listRows ? rowsLabel(w.listRows) : '–'} rows)`,
+    slowest ? `${fmt(slowest[1].p99, 1)} ms (${slowest[0]})` : undefined,
+    '< 50 ms',
+    slowest !== undefined && slowest[1].p99 < 50 && lists.every(([, r]) => r.ok),
+    w?.listRows !== undefined && w.listRows < 1_000_000
+      ? 'this run stopped short of 1M rows'
+      : undefined,
+  );
   const cliTarget = (label, title, limitMs) => {
     const row = cli.find((c) => c.label === label);
     const shown = (ms) => (limitMs >= 500 ? `${fmt(ms / 1000, 2)} s` : `${fmt(ms, 0)} ms`);
@@ -262,6 +286,39 @@ export function toMarkdown(results) {
     for (const c of results.cli) {
       out.push(
         `| ${c.label} | ${c.runs} | ${fmt(c.median, 0)} | ${fmt(c.min, 0)} | ${fmt(c.max, 0)} |`,
+      );
+    }
+    out.push('');
+  }
+  const w = results.writePath;
+  if (w && Object.keys(w.send ?? {}).length > 0) {
+    out.push(`### Write path: send against the minimal reference (load generator: ${w.generator})`);
+    out.push('');
+    out.push(
+      'Minimal reference: bare Fastify + pg, one INSERT per request into a table of its own with two indexes and no trigger. Batches: rows per transaction of messenger (group commit), from `messages.txid`.',
+    );
+    out.push('');
+    out.push(
+      '| connections | messenger req/s | p50 ms | p99 ms | minimal req/s | p50 ms | p99 ms | ratio | batch mean | batch p99 |',
+    );
+    out.push('| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
+    for (const [c, r] of Object.entries(w.send)) {
+      out.push(
+        `| ${c} | ${fmtInt(r.messenger.rps)} | ${fmt(r.messenger.p50, 2)} | ${fmt(r.messenger.p99, 2)} | ${fmtInt(r.minimal.rps)} | ${fmt(r.minimal.p50, 2)} | ${fmt(r.minimal.p99, 2)} | ${fmt(r.ratio, 2)}× | ${fmt(r.batches?.mean, 1)} | ${r.batches?.p99 ?? '–'} |`,
+      );
+    }
+    out.push('');
+  }
+  if (w && Object.keys(w.list ?? {}).length > 0) {
+    out.push(
+      `### List by filter combination (${rowsLabel(w.listRows)} rows, a third read, 8 connections)`,
+    );
+    out.push('');
+    out.push('| filter | req/s | p50 ms | p99 ms |');
+    out.push('| --- | ---: | ---: | ---: |');
+    for (const [name, r] of Object.entries(w.list)) {
+      out.push(
+        `| ${name} | ${fmtInt(r.rps)} | ${fmt(r.p50, 2)} | ${fmt(r.p99, 2)}${r.ok ? '' : ' (failures)'} |`,
       );
     }
     out.push('');

@@ -18,6 +18,7 @@ export function emptyResults(options) {
     loadAverage: { start: +loadavg()[0].toFixed(2), end: undefined },
     http: {},
     growth: [],
+    writePath: null,
     live: null,
     search: null,
     cli: [],

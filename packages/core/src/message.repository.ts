@@ -63,6 +63,37 @@ export async function insertMessage(db: Db, input: SendInput): Promise<Message> 
   return toMessage(row);
 }
 
+/** `insert … returning <message columns>` of {@link insertMessages}, compiled once. */
+let insertBatch: string | undefined;
+
+/**
+ * Stores validated messages in one statement (one transaction, one commit, one notification:
+ * migration 0005); results in the inputs' order. The rows are inserted in that order, so
+ * their ids ascend in it.
+ */
+export async function insertMessages(db: Db, inputs: readonly SendInput[]): Promise<Message[]> {
+  if (insertBatch === undefined) {
+    const returning = db
+      .selectFrom('messages')
+      .select(messageColumns)
+      .compile()
+      .sql.replace(/^select /, ' returning ')
+      .replace(/ from "messages"$/, '');
+    // `order by n`: ids are drawn from the sequence as rows come out of the select, so they
+    // ascend in input order; the answer is then sorted by id to pair each row with its input.
+    insertBatch = `insert into messages (sender, recipient, message_content)
+      select s, r, c from unnest($1::text[], $2::text[], $3::text[]) with ordinality as t(s, r, c, n)
+      order by n${returning}`;
+  }
+  const params = [
+    inputs.map((i) => i.sender),
+    inputs.map((i) => i.recipient),
+    inputs.map((i) => i.message_content),
+  ];
+  const { rows } = await db.executeQuery<MessageSelection>(CompiledQuery.raw(insertBatch, params));
+  return rows.map(toMessage).sort((a, b) => a.id - b.id);
+}
+
 /** Appends a parameter to a hand-built statement and returns its placeholder (`$3`). */
 export type Placeholder = (value: unknown) => string;
 
@@ -84,10 +115,14 @@ export function nameConditions(query: ListQuery, p: Placeholder): string[] {
   return where;
 }
 
-/** `conversation = …` of two names, as migration 0002's generated column folds them. */
+/** A conversation's key: both names lower-cased and sorted, as migration 0005's index folds them. */
+const conversationKey = (a: string, b: string) =>
+  `least(lower(${a}), lower(${b})) || E'\\n' || greatest(lower(${a}), lower(${b}))`;
+
+/** The condition "between these two names" (either direction), served by the conversation index. */
 export function conversationCondition(names: readonly [string, string], p: Placeholder): string {
   const [a, b] = names.map(p) as [string, string];
-  return `conversation = least(lower(${a}), lower(${b})) || E'\\n' || greatest(lower(${a}), lower(${b}))`;
+  return `${conversationKey('sender', 'recipient')} = ${conversationKey(a, b)}`;
 }
 
 /**
@@ -113,7 +148,9 @@ export async function runListing(
   };
   const branches = branchesOf(p);
   const narrowing: string[] = [];
-  if (query.isRead !== undefined) narrowing.push(`is_read = ${p(query.isRead)}`);
+  // A literal, not a parameter: a cached generic plan can then still use the partial
+  // indexes `where is_read` / `where not is_read` (migration 0005).
+  if (query.isRead !== undefined) narrowing.push(query.isRead ? 'is_read' : 'not is_read');
   if (query.since !== undefined) narrowing.push(`sent_datetime >= ${p(query.since)}::timestamptz`);
   if (query.until !== undefined) narrowing.push(`sent_datetime < ${p(query.until)}::timestamptz`);
   if (query.after !== undefined) {

@@ -17,7 +17,6 @@ export interface MessageTable {
   read_at: ColumnType<Date | string | null, never, Date | string | null>;
   /** Inserting transaction (xid8, as text); see migration 0002. */
   txid: ColumnType<string, never, never>;
-  conversation: ColumnType<string, never, never>;
 }
 
 /** The `idempotency_keys` table: one row per idempotent send. */

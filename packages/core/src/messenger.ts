@@ -12,7 +12,7 @@ import type {
 import { Accounts } from './accounts/accounts.js';
 import { Mailbox, type MailboxPorts } from './accounts/mailbox.js';
 import type { Connection } from './database/connection.js';
-import { isDeadConnection, toMessengerError } from './database/database-errors.js';
+import { isDeadConnection, isRefusal, toMessengerError } from './database/database-errors.js';
 import { NotificationBus } from './database/notification-bus.js';
 import { type EmbeddedOptions, openPglite } from './database/open-pglite.js';
 import { openPostgres, type PostgresOptions } from './database/open-postgres.js';
@@ -29,7 +29,7 @@ import {
   type SendOutcome,
 } from './idempotency.repository.js';
 import type { Message, MessagePage } from './message.js';
-import { insertMessage, listMessages } from './message.repository.js';
+import { insertMessage, insertMessages, listMessages } from './message.repository.js';
 import type { Database } from './message.table.js';
 import { type MigrationReport, migrateToLatest } from './migrate.js';
 import { type MarkReadResult, markRead } from './receipts.repository.js';
@@ -48,6 +48,14 @@ import {
   type StreamQuery,
   validateStreamOptions,
 } from './validation/stream-options.js';
+import { GroupCommit } from './write/group-commit.js';
+
+/**
+ * Most plain sends written in one statement. Large enough that a batch's fixed costs vanish
+ * per row at any load one process can bring (a few hundred sends in flight), small enough that
+ * a batch stays one short statement.
+ */
+const MAX_SEND_BATCH = 256;
 
 /**
  * Where the data lives and how to reach it. `databaseUrl` picks the backend; the settings of
@@ -136,6 +144,8 @@ export class Messenger {
   /** The one LISTEN connection of this messenger, shared by live delivery and accounts. */
   readonly #bus: NotificationBus;
   readonly #run: Runner;
+  /** Plain (unkeyed) sends: concurrent ones share one statement (see {@link GroupCommit}). */
+  readonly #sends: GroupCommit<SendInput, Message>;
   #hub: DeliveryHub | undefined;
   #accounts: Accounts | undefined;
   #mailboxPorts: MailboxPorts | undefined;
@@ -157,6 +167,12 @@ export class Messenger {
       once: (fn) => this.#once(() => fn(this.#conn.db)),
       backgroundError: (err) => this.#onBackgroundError(err),
     };
+    this.#sends = new GroupCommit({
+      writeBatch: (inputs) => insertMessages(this.#conn.db, inputs),
+      writeOne: (input) => insertMessage(this.#conn.db, input),
+      isRefusal,
+      maxBatch: MAX_SEND_BATCH,
+    });
   }
 
   /** `postgres` or `pglite`. */
@@ -205,12 +221,15 @@ export class Messenger {
    */
   #store(value: SendInput, key: string | undefined): Promise<SendOutcome> {
     if (key === undefined) {
-      return this.#once(async () => ({
-        message: await insertMessage(this.#conn.db, value),
-        replayed: false,
-      }));
+      // Group commit: concurrent plain sends share one insert statement, invisibly to callers.
+      return this.#once(async () => ({ message: await this.#sends.write(value), replayed: false }));
     }
-    // Keyed: a repeat after a dead connection replays or stores once, never twice.
+    // Keyed sends take their own transaction, one per key, as before: each holds its key's
+    // advisory lock, reads the key and may answer a replay, a conflict or a reuse error. In a
+    // shared batch one key's error would roll back its neighbours' rows (or need a savepoint
+    // per key, losing what batching saves), and every key's lock would be held until the
+    // slowest of the batch commits, turning concurrent retries into needless conflicts.
+    // A repeat after a dead connection replays or stores once, never twice.
     return this.#retrySafe(() => insertIdempotent(this.#conn.db, value, key));
   }
 
@@ -468,6 +487,11 @@ export class Messenger {
     return new Mailbox(principal, this.#mailboxPorts);
   }
 
+  /** Where listings run: their own pool on PostgreSQL (see `listStatementTimeoutMs`). */
+  get #reads() {
+    return this.#conn.reads ?? this.#conn.db;
+  }
+
   #accountsDomain(): Accounts {
     this.#accounts ??= new Accounts(this.#run, this.#bus, this.#conn.where);
     return this.#accounts;
@@ -512,7 +536,7 @@ export class Messenger {
   /** A retry-safe read, on a read replica when one fits (see {@link ReplicaSet.read}). */
   #read<T>(fn: (db: Kysely<Database>) => Promise<T>, position: bigint | undefined): Promise<T> {
     const onPrimary = (f: (db: Kysely<Database>) => Promise<T>) =>
-      this.#retrySafe(() => f(this.#conn.db));
+      this.#retrySafe(() => f(this.#reads));
     if (this.#replicas === undefined) return onPrimary(fn);
     return this.#replicas.read(fn, position, onPrimary);
   }

@@ -65,6 +65,30 @@ describe.each(backends())('live delivery and receipts on $name', (backend) => {
     expect(all.messages()).toHaveLength(5);
   });
 
+  it('delivers batched sends (many in flight at once) exactly once, in id order', async () => {
+    const alice = unique('alice');
+    const all = collector();
+    const sub = await m.subscribe({ recipient: alice }, all.push);
+    // Three waves of concurrent sends: each wave forms batches (group commit) of several rows.
+    const sent: Message[] = [];
+    for (let wave = 0; wave < 3; wave++) {
+      sent.push(
+        ...(await Promise.all(
+          Array.from({ length: 100 }, (_, i) =>
+            m.send({ sender: 'bob', recipient: alice, message_content: `w${wave} ${i}` }),
+          ),
+        )),
+      );
+    }
+    await all.until(() => all.messages().length >= 300, '300 messages');
+    await sleep(150);
+    const got = all.messages();
+    expect(got).toHaveLength(300);
+    expect(got.map((x) => x.id)).toEqual(sent.map((x) => x.id).sort((x, y) => x - y));
+    expect(new Set(got.map((x) => x.id)).size).toBe(300);
+    sub.close();
+  });
+
   it('resumes after a message id or an event cursor: misses nothing, repeats nothing', async () => {
     const dan = unique('dan');
     const first = await m.send({ sender: 'eve', recipient: dan, message_content: 'one' });

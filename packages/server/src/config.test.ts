@@ -95,3 +95,23 @@ describe('loadConfig: stream budgets', () => {
     );
   });
 });
+
+describe('loadConfig: database timeouts', () => {
+  it('defaults to 30 s for statements, 5 s for listings, 10 s idle in a transaction', () => {
+    const c = load({});
+    expect([c.statementTimeoutMs, c.listTimeoutMs, c.idleInTransactionTimeoutMs]).toEqual([
+      30_000, 5000, 10_000,
+    ]);
+    const set = load({
+      DB_STATEMENT_TIMEOUT_MS: '20000',
+      DB_LIST_TIMEOUT_MS: '2000',
+      DB_IDLE_IN_TRANSACTION_TIMEOUT_MS: '3000',
+    });
+    expect([set.statementTimeoutMs, set.listTimeoutMs, set.idleInTransactionTimeoutMs]).toEqual([
+      20_000, 2000, 3000,
+    ]);
+    expect(() => load({ DB_LIST_TIMEOUT_MS: '0' })).toThrow(
+      'DB_LIST_TIMEOUT_MS: must be a whole number',
+    );
+  });
+});

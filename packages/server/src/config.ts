@@ -10,6 +10,11 @@ export interface ServerConfig {
   readonly databaseUrl: string;
   readonly logLevel: string;
   readonly poolMax: number;
+  /** `DB_STATEMENT_TIMEOUT_MS` (default 30000), `DB_LIST_TIMEOUT_MS` (default 5000) and
+   * `DB_IDLE_IN_TRANSACTION_TIMEOUT_MS` (default 10000): PostgreSQL session timeouts. */
+  readonly statementTimeoutMs: number;
+  readonly listTimeoutMs: number;
+  readonly idleInTransactionTimeoutMs: number;
   readonly trustProxy: boolean;
   readonly shutdownTimeoutMs: number;
   /** `AUTH`: `token` (default) or `open`. */
@@ -53,6 +58,9 @@ export function loadConfig(env: NodeJS.ProcessEnv): ServerConfig {
     databaseUrl,
     logLevel,
     poolMax: int(env, 'DB_POOL_MAX', 10, 1, 1000),
+    statementTimeoutMs: int(env, 'DB_STATEMENT_TIMEOUT_MS', 30_000, 1, 3_600_000),
+    listTimeoutMs: int(env, 'DB_LIST_TIMEOUT_MS', 5000, 1, 3_600_000),
+    idleInTransactionTimeoutMs: int(env, 'DB_IDLE_IN_TRANSACTION_TIMEOUT_MS', 10_000, 1, 3_600_000),
     trustProxy: bool(env, 'TRUST_PROXY', true),
     shutdownTimeoutMs: int(env, 'SHUTDOWN_TIMEOUT_MS', 10_000, 0, 600_000),
     auth: authMode(env),

@@ -6,9 +6,10 @@ import { startServer } from './start-server.js';
 
 /**
  * `messenger-server`: the API server for containers, configured by environment
- * (PORT, HOST, DATABASE_URL, LOG_LEVEL, DB_POOL_MAX, TRUST_PROXY, SHUTDOWN_TIMEOUT_MS, AUTH,
- * RATE_LIMIT, RATE_BURST, ALLOWED_ORIGINS, STREAM_MAX_PER_ADDRESS, STREAM_MAX_PER_USER,
- * STREAM_MAX_TOTAL, STREAM_MAX_LIFETIME_S, ROLE, DATABASE_READ_URLS, MAX_REPLICA_LAG_MS, READ_WAIT_MS).
+ * (PORT, HOST, DATABASE_URL, LOG_LEVEL, DB_POOL_MAX, DB_STATEMENT_TIMEOUT_MS, DB_LIST_TIMEOUT_MS,
+ * DB_IDLE_IN_TRANSACTION_TIMEOUT_MS, TRUST_PROXY, SHUTDOWN_TIMEOUT_MS, AUTH, RATE_LIMIT, RATE_BURST,
+ * ALLOWED_ORIGINS, STREAM_MAX_PER_ADDRESS, STREAM_MAX_PER_USER, STREAM_MAX_TOTAL, STREAM_MAX_LIFETIME_S,
+ * ROLE, DATABASE_READ_URLS, MAX_REPLICA_LAG_MS, READ_WAIT_MS).
  * `messenger-server migrate` applies the migrations and exits.
  */
 async function main(argv: string[]): Promise<number> {
@@ -49,6 +50,9 @@ async function main(argv: string[]): Promise<number> {
     role: config.role,
     readUrls: config.readUrls,
     replication: config.replication,
+    statementTimeoutMs: config.statementTimeoutMs,
+    listTimeoutMs: config.listTimeoutMs,
+    idleInTransactionTimeoutMs: config.idleInTransactionTimeoutMs,
     trustProxy: config.trustProxy,
     shutdownTimeoutMs: config.shutdownTimeoutMs,
     logger: { level: config.logLevel },

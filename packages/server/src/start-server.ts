@@ -46,6 +46,12 @@ export interface StartOptions {
   readonly readUrls?: readonly string[] | undefined;
   /** Lag limit and read-your-writes wait of the read replicas. */
   readonly replication?: ReplicationOptions | undefined;
+  /** PostgreSQL statement timeout, in ms (default 30000). */
+  readonly statementTimeoutMs?: number | undefined;
+  /** PostgreSQL statement timeout of listings, in ms (default 5000): a slower one is a 503. */
+  readonly listTimeoutMs?: number | undefined;
+  /** PostgreSQL `idle_in_transaction_session_timeout`, in ms (default 10000). */
+  readonly idleInTransactionTimeoutMs?: number | undefined;
   readonly trustProxy?: boolean | undefined;
   readonly logger?: FastifyServerOptions['logger'];
   /** How long in-flight requests may take to finish after SIGTERM/SIGINT, in ms (default 10000). */
@@ -84,7 +90,12 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     readUrls: options.readUrls,
     replication: options.replication,
     migrate: options.migrate,
-    postgres: { maxConnections: options.poolMax ?? 10 },
+    postgres: {
+      maxConnections: options.poolMax ?? 10,
+      statementTimeoutMs: options.statementTimeoutMs,
+      listStatementTimeoutMs: options.listTimeoutMs,
+      idleInTransactionTimeoutMs: options.idleInTransactionTimeoutMs,
+    },
     embedded: { purpose: options.purpose ?? `messenger-server pid ${process.pid}` },
   });
   let app: FastifyInstance;

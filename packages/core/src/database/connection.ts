@@ -4,6 +4,11 @@ import type { Database } from '../message.table.js';
 /** An open database, whichever engine it runs on. */
 export interface Connection {
   readonly db: Kysely<Database>;
+  /**
+   * Where listings run (default `db`): on PostgreSQL a pool of its own whose sessions carry
+   * the listing statement timeout.
+   */
+  readonly reads?: Kysely<Database> | undefined;
   /** `postgres` (a server through pg) or `pglite` (embedded). */
   readonly engine: 'postgres' | 'pglite';
   /** Where it is, for messages: `host:port/db`, a directory, or `memory`. Never holds a password. */

@@ -64,3 +64,13 @@ export function isDeadConnection(err: unknown): boolean {
   if (code !== undefined && /^(57P01|57P02|08006|08003|ECONNRESET|EPIPE)$/.test(code)) return true;
   return typeof e?.message === 'string' && /Connection terminated/i.test(e.message);
 }
+
+/**
+ * The database refused a statement because of the data in it (SQLSTATE class 22, data
+ * exception, or 23, integrity constraint violation): nothing was written, and the same rows
+ * sent one at a time may succeed but for the one at fault.
+ */
+export function isRefusal(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && /^2[23]/.test(code);
+}

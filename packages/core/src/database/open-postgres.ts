@@ -8,12 +8,30 @@ import type { Connection, Listener } from './connection.js';
  * is optional; the defaults suit a server process.
  */
 export interface PostgresOptions {
-  /** Largest number of pooled connections (default 10). Live delivery adds one LISTEN connection. */
+  /**
+   * Largest number of pooled connections (default 10), shared out between listings (half,
+   * rounded down) and everything else; at least one each. Live delivery adds one LISTEN
+   * connection.
+   */
   readonly maxConnections?: number | undefined;
   /** How long to wait for a connection before failing, in ms (default 5000; pg's own default waits forever). */
   readonly connectionTimeoutMs?: number | undefined;
   /** Server-side statement timeout, in ms (default 30000). */
   readonly statementTimeoutMs?: number | undefined;
+  /**
+   * Statement timeout of listings, in ms (default 5000). A listing that runs longer is
+   * cancelled by the server and fails with `unavailable` (HTTP 503), so that a few slow
+   * queries cannot hold the pool. Listings run on a share of `maxConnections` of their own
+   * whose sessions carry this timeout: no extra round trip per query, and slow listings
+   * cannot take the connections sends need.
+   */
+  readonly listStatementTimeoutMs?: number | undefined;
+  /**
+   * The server ends a session whose transaction sits idle this long, in ms (default 10000;
+   * `idle_in_transaction_session_timeout`): a stalled client cannot hold locks and the oldest
+   * running transaction (which live delivery waits for) indefinitely.
+   */
+  readonly idleInTransactionTimeoutMs?: number | undefined;
   /** How long an idle pooled connection is kept, in ms (default 30000). */
   readonly idleTimeoutMs?: number | undefined;
 }
@@ -24,37 +42,45 @@ export async function openPostgres(
   options: PostgresOptions = {},
 ): Promise<Connection> {
   const { default: pg } = await import('pg');
-  const pool = new pg.Pool({
-    connectionString: url,
-    max: options.maxConnections ?? 10,
-    connectionTimeoutMillis: options.connectionTimeoutMs ?? 5000,
-    idleTimeoutMillis: options.idleTimeoutMs ?? 30_000,
-    statement_timeout: options.statementTimeoutMs ?? 30_000,
-    application_name: 'messenger',
-    // int8 (message ids) as numbers: rows then already have the public shape and need no
-    // mapping on the hot read path. Ids stay exact up to 2^53.
-    types: {
-      getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
-        oid === INT8_OID && format !== 'binary'
-          ? (value: string) => Number(value)
-          : pg.types.getTypeParser(oid, format)) as typeof pg.types.getTypeParser,
-    },
-  });
-  // An idle pooled client that loses its server emits here; without a listener the process dies.
-  pool.on('error', () => {});
-  // A checked-out client has no pool listener: its socket ending (a restarted server) would
-  // be an unhandled 'error' event. The failed query rejects anyway, and pg-pool drops the client.
-  pool.on('connect', (client) => client.on('error', () => {}));
-  const db = new Kysely<Database>({
-    dialect: new PostgresDialect({ pool: callbackQueryPool(pool) }),
-  });
+  const max = options.maxConnections ?? 10;
+  const readMax = Math.max(1, Math.floor(max / 2));
+  const poolOf = (size: number, statementTimeoutMs: number) => {
+    const pool = new pg.Pool({
+      connectionString: url,
+      max: size,
+      connectionTimeoutMillis: options.connectionTimeoutMs ?? 5000,
+      idleTimeoutMillis: options.idleTimeoutMs ?? 30_000,
+      statement_timeout: statementTimeoutMs,
+      idle_in_transaction_session_timeout: options.idleInTransactionTimeoutMs ?? 10_000,
+      application_name: 'messenger',
+      // int8 (message ids) as numbers: rows then already have the public shape and need no
+      // mapping on the hot read path. Ids stay exact up to 2^53.
+      types: {
+        getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
+          oid === INT8_OID && format !== 'binary'
+            ? (value: string) => Number(value)
+            : pg.types.getTypeParser(oid, format)) as typeof pg.types.getTypeParser,
+      },
+    });
+    // An idle pooled client that loses its server emits here; without a listener the process dies.
+    pool.on('error', () => {});
+    // A checked-out client has no pool listener: its socket ending (a restarted server) would
+    // be an unhandled 'error' event. The failed query rejects anyway, and pg-pool drops the client.
+    pool.on('connect', (client) => client.on('error', () => {}));
+    return new Kysely<Database>({
+      dialect: new PostgresDialect({ pool: callbackQueryPool(pool) }),
+    });
+  };
+  const db = poolOf(Math.max(1, max - readMax), options.statementTimeoutMs ?? 30_000);
+  const reads = poolOf(readMax, options.listStatementTimeoutMs ?? 5000);
   return {
     db,
+    reads,
     engine: 'postgres',
     where: describePostgresUrl(url),
     listen: (channels, onNotification, onLost) =>
       listenPostgres(pg.Client, url, channels, onNotification, onLost, options),
-    close: () => db.destroy(),
+    close: async () => void (await Promise.all([db.destroy(), reads.destroy()])),
   };
 }
 

@@ -11,7 +11,7 @@ export interface Runner {
   retrySafe<T>(fn: (db: Kysely<Database>) => Promise<T>): Promise<T>;
   /**
    * A read that may be served by a read replica (see `readUrls`): one that has replayed at
-   * least `position` when given, else the primary. Retried like {@link Runner.retrySafe}.
+   * least `position` when given, else the primary (on its listings' pool, with the list statement timeout). Retried like {@link Runner.retrySafe}.
    */
   read<T>(fn: (db: Kysely<Database>) => Promise<T>, position?: bigint): Promise<T>;
   /** Work that must run at most once (inserts): never retried. */
