@@ -33,11 +33,24 @@ async function runMigrator(db: Kysely<any>): Promise<MigrationReport> {
     provider: bundledMigrationProvider,
     ...(schema !== undefined && { migrationTableSchema: schema }),
   });
-  const { error, results } = await migrator.migrateToLatest();
-  if (error !== undefined) throw error;
-  return {
-    applied: (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName),
-  };
+  // Kysely's Migrator lists the tables of every schema in the database (getTables): a schema
+  // another client drops meanwhile fails that listing with invalid_schema_name (3F000), though
+  // nothing of ours changed. Trying again is safe: the Migrator applies only what is pending.
+  for (let attempt = 1; ; attempt++) {
+    const { error, results } = await migrator.migrateToLatest();
+    if (error !== undefined && isOtherSchemaDropped(error, schema) && attempt < 5) continue;
+    if (error !== undefined) throw error;
+    return {
+      applied: (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName),
+    };
+  }
+}
+
+/** A "schema … does not exist" error about a schema that is not ours. */
+function isOtherSchemaDropped(error: unknown, ours: string | undefined): boolean {
+  const e = error as { code?: unknown; message?: unknown };
+  if (e.code !== '3F000' || typeof e.message !== 'string') return false;
+  return ours === undefined || !e.message.includes(`"${ours}"`);
 }
 
 /**

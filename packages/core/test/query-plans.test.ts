@@ -9,6 +9,39 @@ import { listMessages } from '../src/message.repository.js';
 import type { Database } from '../src/message.table.js';
 import { validateListOptions } from '../src/validation/list-query.js';
 
+type Captured = { sql: string; parameters: readonly unknown[] }[];
+
+/** A Kysely on `pool` that records each query it runs in `captured`. */
+function capturingKysely(pool: pg.Pool, captured: Captured): Kysely<Database> {
+  return new Kysely<Database>({
+    dialect: new PostgresDialect({ pool }),
+    log: (event) => {
+      if (event.level === 'query') captured.push(event.query);
+    },
+  });
+}
+
+/** The plan PostgreSQL picks for the listing (or a mailbox's listing) of `options`. */
+async function explainListing(
+  pool: pg.Pool,
+  db: Kysely<Database>,
+  captured: Captured,
+  options: Record<string, unknown>,
+  mailboxOf?: string,
+): Promise<string> {
+  const r = validateListOptions(options);
+  if (!r.ok) throw new Error(JSON.stringify(r.issues));
+  captured.length = 0;
+  if (mailboxOf === undefined) await listMessages(db, r.value);
+  else await listMailbox(db, mailboxOf, r.value);
+  const query = captured.at(-1);
+  if (!query) throw new Error('no query captured');
+  const { rows } = await pool.query<{ 'QUERY PLAN': string }>(`explain ${query.sql}`, [
+    ...query.parameters,
+  ]);
+  return rows.map((row) => row['QUERY PLAN']).join('\n');
+}
+
 /**
  * The listing queries must stay index scans as the table grows (no Sort over every
  * message of a recipient): the plan is checked on 60k rows, as PostgreSQL plans it.
@@ -19,7 +52,7 @@ describe.skipIf(postgresUrl === undefined && process.env.REQUIRE_POSTGRES !== '1
     let schema: PostgresSchema;
     let pool: pg.Pool;
     let db: Kysely<Database>;
-    const captured: { sql: string; parameters: readonly unknown[] }[] = [];
+    const captured: Captured = [];
 
     beforeAll(async () => {
       schema = await freshPostgresSchema();
@@ -40,12 +73,7 @@ describe.skipIf(postgresUrl === undefined && process.env.REQUIRE_POSTGRES !== '1
       // A third read, spread over the table, as a mailbox in use looks.
       await pool.query('update messages set is_read = true, read_at = now() where id % 3 = 0');
       await pool.query('analyze messages');
-      db = new Kysely<Database>({
-        dialect: new PostgresDialect({ pool }),
-        log: (event) => {
-          if (event.level === 'query') captured.push(event.query);
-        },
-      });
+      db = capturingKysely(pool, captured);
     }, 60_000);
 
     afterAll(async () => {
@@ -53,19 +81,8 @@ describe.skipIf(postgresUrl === undefined && process.env.REQUIRE_POSTGRES !== '1
       await schema?.drop();
     });
 
-    const planOf = async (options: Record<string, unknown>, mailboxOf?: string) => {
-      const r = validateListOptions(options);
-      if (!r.ok) throw new Error(JSON.stringify(r.issues));
-      captured.length = 0;
-      if (mailboxOf === undefined) await listMessages(db, r.value);
-      else await listMailbox(db, mailboxOf, r.value);
-      const query = captured.at(-1);
-      if (!query) throw new Error('no query captured');
-      const { rows } = await pool.query<{ 'QUERY PLAN': string }>(`explain ${query.sql}`, [
-        ...query.parameters,
-      ]);
-      return rows.map((row) => row['QUERY PLAN']).join('\n');
-    };
+    const planOf = (options: Record<string, unknown>, mailboxOf?: string) =>
+      explainListing(pool, db, captured, options, mailboxOf);
 
     it.each([
       ['newest to a recipient', { recipient: 'recipient7' }, 'messages_recipient_newest_idx'],
@@ -171,6 +188,8 @@ describe.skipIf(postgresUrl === undefined && process.env.REQUIRE_POSTGRES !== '1
         'messages_recipient_newest_idx',
         'messages_recipient_read_newest_idx',
         'messages_recipient_unread_newest_idx',
+        // Built after the migrations (search/search-index.ts); its plans are the search describe's.
+        'messages_search_idx',
         'messages_sender_newest_idx',
         'messages_sender_read_newest_idx',
         'messages_sender_recipient_newest_idx',
@@ -288,7 +307,7 @@ describe.skipIf(postgresUrl === undefined && process.env.REQUIRE_POSTGRES !== '1
     let schema: PostgresSchema;
     let pool: pg.Pool;
     let db: Kysely<Database>;
-    const captured: { sql: string; parameters: readonly unknown[] }[] = [];
+    const captured: Captured = [];
 
     beforeAll(async () => {
       schema = await freshPostgresSchema();
@@ -305,12 +324,7 @@ describe.skipIf(postgresUrl === undefined && process.env.REQUIRE_POSTGRES !== '1
                now() - make_interval(secs => i)
         from generate_series(1, 100000) as i`);
       await pool.query('analyze messages');
-      db = new Kysely<Database>({
-        dialect: new PostgresDialect({ pool }),
-        log: (event) => {
-          if (event.level === 'query') captured.push(event.query);
-        },
-      });
+      db = capturingKysely(pool, captured);
     }, 120_000);
 
     afterAll(async () => {
@@ -318,19 +332,8 @@ describe.skipIf(postgresUrl === undefined && process.env.REQUIRE_POSTGRES !== '1
       await schema?.drop();
     });
 
-    const planOf = async (options: Record<string, unknown>, mailboxOf?: string) => {
-      const r = validateListOptions(options);
-      if (!r.ok) throw new Error(JSON.stringify(r.issues));
-      captured.length = 0;
-      if (mailboxOf === undefined) await listMessages(db, r.value);
-      else await listMailbox(db, mailboxOf, r.value);
-      const query = captured.at(-1);
-      if (!query) throw new Error('no query captured');
-      const { rows } = await pool.query<{ 'QUERY PLAN': string }>(`explain ${query.sql}`, [
-        ...query.parameters,
-      ]);
-      return rows.map((row) => row['QUERY PLAN']).join('\n');
-    };
+    const planOf = (options: Record<string, unknown>, mailboxOf?: string) =>
+      explainListing(pool, db, captured, options, mailboxOf);
 
     it.each([
       ['a common word', { q: 'common' }, 'messages_newest_idx'],

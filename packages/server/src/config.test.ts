@@ -1,3 +1,6 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from './config.js';
 
@@ -113,5 +116,30 @@ describe('loadConfig: database timeouts', () => {
     expect(() => load({ DB_LIST_TIMEOUT_MS: '0' })).toThrow(
       'DB_LIST_TIMEOUT_MS: must be a whole number',
     );
+  });
+});
+
+describe('loadConfig: secrets from files', () => {
+  const PRIMARY = 'postgres://app:pw@db:5432/messenger';
+  it('reads DATABASE_URL_FILE and DATABASE_READ_URLS_FILE (one URL a line or comma-separated)', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'config-secrets-'));
+    try {
+      writeFileSync(join(dir, 'url'), `${PRIMARY}\n`);
+      writeFileSync(join(dir, 'read'), 'postgres://app:pw@r1/m\npostgres://app:pw@r2/m\n');
+      const c = loadConfig({
+        DATABASE_URL_FILE: join(dir, 'url'),
+        DATABASE_READ_URLS_FILE: join(dir, 'read'),
+      });
+      expect(c.databaseUrl).toBe(PRIMARY);
+      expect(c.readUrls).toEqual(['postgres://app:pw@r1/m', 'postgres://app:pw@r2/m']);
+      expect(() => loadConfig({ DATABASE_URL_FILE: join(dir, 'nope') })).toThrow(
+        /^DATABASE_URL_FILE: cannot read ".*nope" \(ENOENT\)$/,
+      );
+      expect(() =>
+        loadConfig({ DATABASE_URL: PRIMARY, DATABASE_URL_FILE: join(dir, 'url') }),
+      ).toThrow(/^DATABASE_URL and DATABASE_URL_FILE are both set: set one$/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

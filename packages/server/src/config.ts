@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { parseOrigin } from './origin-check.js';
 import { parseRateLimit, type RateLimit } from './rate-limit.js';
 import type { ServerRole } from './role.js';
@@ -40,10 +41,10 @@ const LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 
 /** Reads and checks the environment; throws {@link ConfigError} naming the bad variable. */
 export function loadConfig(env: NodeJS.ProcessEnv): ServerConfig {
-  const databaseUrl = env.DATABASE_URL?.trim();
+  const databaseUrl = secret(env, 'DATABASE_URL');
   if (!databaseUrl) {
     throw new ConfigError(
-      'DATABASE_URL is required: postgres://user@host:5432/db, or a directory for the embedded database',
+      'DATABASE_URL (or DATABASE_URL_FILE) is required: postgres://user@host:5432/db, or a directory for the embedded database',
     );
   }
   const logLevel = env.LOG_LEVEL?.trim() || 'info';
@@ -101,9 +102,27 @@ function serverRole(env: NodeJS.ProcessEnv): ServerRole {
 
 const POSTGRES_URL = /^postgres(ql)?:\/\//i;
 
+/**
+ * `NAME`, or the contents of the file `NAME_FILE` names (Docker and Kubernetes secrets), trimmed;
+ * both set is an error, as is a file that cannot be read.
+ */
+function secret(env: NodeJS.ProcessEnv, name: string): string | undefined {
+  const file = env[`${name}_FILE`]?.trim();
+  const direct = env[name]?.trim();
+  if (!file) return direct || undefined;
+  if (direct) throw new ConfigError(`${name} and ${name}_FILE are both set: set one`);
+  try {
+    return readFileSync(file, 'utf8').trim() || undefined;
+  } catch (err) {
+    throw new ConfigError(
+      `${name}_FILE: cannot read ${JSON.stringify(file)} (${(err as NodeJS.ErrnoException).code ?? String(err)})`,
+    );
+  }
+}
+
 function readUrls(env: NodeJS.ProcessEnv, databaseUrl: string): string[] {
-  const list = (env.DATABASE_READ_URLS ?? '')
-    .split(',')
+  const list = (secret(env, 'DATABASE_READ_URLS') ?? '')
+    .split(/[,\n]/)
     .map((u) => u.trim())
     .filter((u) => u !== '');
   if (list.length === 0) return list;

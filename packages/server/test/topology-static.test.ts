@@ -56,12 +56,16 @@ interface Service {
   build?: unknown;
   command?: string[];
   deploy?: { replicas?: number };
-  depends_on?: Record<string, { condition: string }>;
+  depends_on?: Record<string, { condition: string } | undefined>;
   environment?: Record<string, string>;
   healthcheck?: { test: string[] };
   ports?: { published: number | string; target: number }[];
   volumes?: string[];
   restart?: string;
+  entrypoint?: string[];
+  mem_limit?: string | number;
+  logging?: { options?: Record<string, string> };
+  secrets?: { source: string }[];
 }
 
 /** The effective configuration, after interpolation, as docker-compose itself resolves it. */
@@ -77,14 +81,31 @@ describe('docker-compose.yml', () => {
     expect(run.status, run.output).toBe(0);
   });
 
-  it('declares db, a one-shot migrate, replicated web and nginx on 1337', () => {
+  it('declares db, its streaming replica, a one-shot migrate, the write and read pools and nginx on 1337', () => {
     const { services } = composeConfig();
-    expect(Object.keys(services).sort()).toEqual(['db', 'migrate', 'nginx', 'web']);
-    const { db, migrate, web, nginx } = services as Record<string, Service>;
+    expect(Object.keys(services).sort()).toEqual([
+      'db',
+      'db-replica',
+      'migrate',
+      'nginx',
+      'web-read',
+      'web-write',
+    ]);
+    const {
+      db,
+      'db-replica': replica,
+      migrate,
+      'web-write': write,
+      'web-read': read,
+      nginx,
+    } = services as Record<string, Service>;
 
     expect(db?.image).toMatch(/^postgres:15\.\d+/);
     expect(db?.volumes).toContain('pgdata:/var/lib/postgresql/data:rw');
     expect(db?.healthcheck?.test.join(' ')).toContain('pg_isready');
+    expect(replica?.image).toBe(db?.image);
+    expect(replica?.entrypoint).toEqual(['/usr/local/bin/replica-entrypoint.sh']);
+    expect(replica?.depends_on).toEqual({ db: { condition: 'service_healthy' } });
 
     expect(migrate?.command).toEqual([
       'node',
@@ -94,37 +115,87 @@ describe('docker-compose.yml', () => {
     expect(migrate?.restart).toBe('no');
     expect(migrate?.depends_on).toEqual({ db: { condition: 'service_healthy' } });
 
-    expect(web?.image).toBe(migrate?.image);
-    expect(web?.build).toBeDefined();
-    expect(web?.deploy?.replicas).toBe(2);
-    expect(web?.depends_on).toEqual({
-      db: { condition: 'service_healthy' },
-      migrate: { condition: 'service_completed_successfully' },
-    });
-    expect(web?.environment?.DATABASE_URL).toBe('postgres://messenger:change-me@db:5432/messenger');
-    expect(web?.environment?.AUTH).toBe('token');
+    for (const [web, role] of [
+      [write, 'write'],
+      [read, 'read'],
+    ] as const) {
+      expect(web?.image).toBe(migrate?.image);
+      expect(web?.build).toBeDefined();
+      expect(web?.deploy?.replicas).toBe(2);
+      expect(web?.depends_on?.migrate).toEqual({ condition: 'service_completed_successfully' });
+      expect(web?.environment?.ROLE).toBe(role);
+      expect(web?.environment?.AUTH).toBe('token');
+      expect(web?.environment?.DATABASE_URL_FILE).toBe('/run/secrets/app_database_url');
+    }
+    expect(read?.environment?.DATABASE_READ_URLS_FILE).toBe('/run/secrets/app_read_database_urls');
+    expect(read?.depends_on?.['db-replica']).toEqual({ condition: 'service_healthy' });
 
     expect(nginx?.image).toMatch(/^nginx:1\.\d*[02468]\.\d+/); // a stable (even) branch, pinned
     expect(nginx?.ports).toEqual([{ published: 1337, target: 1337 }]);
     expect(nginx?.volumes).toEqual([
       `${nginxTemplatePath}:/etc/nginx/templates/default.conf.template:ro`,
     ]);
+    // nginx resolves the pools once: it starts when they answer their health check.
+    expect(nginx?.depends_on).toEqual({
+      'web-write': { condition: 'service_healthy' },
+      'web-read': { condition: 'service_healthy' },
+    });
     for (const s of Object.values(services)) expect(s.image).not.toMatch(/:latest$|^[^:]+$/);
   });
 
+  it('keeps secrets in files, runs the app as a role that is not the superuser, and limits memory and logs', () => {
+    const config = composeConfig();
+    const { services } = config;
+    for (const [name, s] of Object.entries(services)) {
+      // No password or URL with one in any environment value.
+      for (const [k, v] of Object.entries(s.environment ?? {})) {
+        expect(`${name} ${k}=${v}`).not.toMatch(/PASSWORD=|postgres(ql)?:\/\//);
+      }
+      expect(s.mem_limit, `${name} mem_limit`).toBeDefined();
+      expect(s.logging?.options?.['max-size'], `${name} log rotation`).toBeDefined();
+    }
+    expect(services.db?.environment?.POSTGRES_PASSWORD_FILE).toBe('/run/secrets/postgres_password');
+    const secret = (name: string) =>
+      readFileSync(join(repoRoot, 'secrets.example', name), 'utf8').trim();
+    const superuser = services.db?.environment?.POSTGRES_USER;
+    const userOf = (url: string) => decodeURIComponent(new URL(url).username);
+    // The owner's URL is migrate's only; the app's (both pools, primary and replica) is another role.
+    expect(userOf(secret('owner_database_url'))).toBe(superuser);
+    expect(userOf(secret('app_database_url'))).not.toBe(superuser);
+    for (const url of secret('app_read_database_urls').split(',')) {
+      expect(userOf(url)).toBe(userOf(secret('app_database_url')));
+      expect(new URL(url).hostname).toBe('db-replica');
+    }
+    expect(services.migrate?.secrets?.map((x) => x.source)).toEqual(['owner_database_url']);
+    for (const web of ['web-write', 'web-read']) {
+      expect(services[web]?.secrets?.map((x) => x.source)).not.toContain('owner_database_url');
+    }
+    // The roles the db container makes on first start: the app's without superuser or DDL.
+    const init = readFileSync(join(repoRoot, 'db', 'init-roles.sh'), 'utf8');
+    expect(init).toMatch(
+      /create role :"app_user" login password :'app_password'\s+nosuperuser nocreatedb nocreaterole noreplication;/,
+    );
+    expect(init).not.toMatch(/grant [^;]*(create|all)[^;]* to :"app_user"/i);
+  });
+
   it('takes the number of replicas and the published port from the environment', () => {
-    const { services } = composeConfig({ WEB_REPLICAS: '3', NGINX_PORT: '8080' });
-    expect(services.web?.deploy?.replicas).toBe(3);
+    const { services } = composeConfig({
+      WEB_WRITE_REPLICAS: '3',
+      WEB_READ_REPLICAS: '4',
+      NGINX_PORT: '8080',
+    });
+    expect(services['web-write']?.deploy?.replicas).toBe(3);
+    expect(services['web-read']?.deploy?.replicas).toBe(4);
     expect(services.nginx?.ports).toEqual([{ published: 8080, target: 1337 }]);
   });
 
-  it('fails without a database password, and on a broken file', () => {
+  it('fails without the secrets directory, and on a broken file', () => {
     const dir = tempDir();
     const empty = join(dir, 'empty.env');
     writeFileSync(empty, '');
-    const noPassword = compose(['config', '-q'], { envFile: empty });
-    expect(noPassword.status).not.toBe(0);
-    expect(noPassword.output).toContain('POSTGRES_PASSWORD');
+    const noSecrets = compose(['config', '-q'], { envFile: empty });
+    expect(noSecrets.status).not.toBe(0);
+    expect(noSecrets.output).toContain('MESSENGER_SECRETS');
 
     const broken = join(dir, 'docker-compose.yml');
     writeFileSync(
@@ -168,13 +239,14 @@ describe('nginx/messenger.conf.template', () => {
     // Our renderer (used for the local topology) gives the very same text for these values.
     expect(renderNginxTemplate(template, env as NginxValues)).toBe(site);
     expect(site).not.toMatch(/\$\{?MESSENGER_/);
-    expect(site).toContain('server web:8000 max_fails=');
+    expect(site).toContain('server web-write:8000 max_fails=');
+    expect(site).toContain('server web-read:8000 max_fails=');
     expect(site).toContain('listen 1337 default_server;');
     // nginx's own variables survive envsubst.
     expect(site).toContain('$http_upgrade');
     expect(site).toContain('$request_id');
-    // docker's DNS answers `web` inside compose; here a private /etc/hosts does.
-    expectNginxOk(site, ['127.0.0.1 web']);
+    // docker's DNS answers `web-write` and `web-read` inside compose; here a private /etc/hosts does.
+    expectNginxOk(site, ['127.0.0.1 web-write', '127.0.0.1 web-read']);
   });
 
   it('renders for local replicas, one server line each, and passes `nginx -t`', () => {
@@ -184,34 +256,10 @@ describe('nginx/messenger.conf.template', () => {
       localNginxValues(dir, { port: 1337, upstreams: ['127.0.0.1:18001', '127.0.0.1:18002'] }),
     );
     const servers = site.split('\n').filter((l) => /^\s*server 127\.0\.0\.1:\d+ /.test(l));
-    // Both pools (write and read) name both replicas.
+    // One pool of ROLE=all processes: the same two in the write and the read upstream.
     expect(servers).toHaveLength(4);
     for (const line of servers) expect(line).toMatch(/max_fails=\d+ fail_timeout=\d+s;$/);
     expect(site).toContain('listen 127.0.0.1:1337 default_server;');
-    expectNginxOk(site);
-  });
-
-  it('renders split pools: sends and marking read to the write pool, the rest to the read pool', () => {
-    const dir = tempDir();
-    const site = renderNginxTemplate(
-      template,
-      localNginxValues(dir, {
-        port: 1337,
-        upstreams: ['127.0.0.1:18001'],
-        readUpstreams: ['127.0.0.1:18002', '127.0.0.1:18003'],
-      }),
-    );
-    const block = (name: string) =>
-      new RegExp(`upstream ${name} \\{([^}]*)\\}`).exec(site)?.[1] ?? '';
-    expect(block('messenger_write').match(/server 127\.0\.0\.1:\d+/g)).toEqual([
-      'server 127.0.0.1:18001',
-    ]);
-    expect(block('messenger_read').match(/server 127\.0\.0\.1:\d+/g)).toEqual([
-      'server 127.0.0.1:18002',
-      'server 127.0.0.1:18003',
-    ]);
-    for (const name of ['messenger_write', 'messenger_read'])
-      expect(block(name)).toMatch(/keepalive \d+;/);
     expectNginxOk(site);
   });
 
