@@ -8,6 +8,7 @@ import { repoRoot } from '@messenger/testing';
 import { compare } from '../lib/load.mjs';
 import { withClient } from '../lib/postgres.mjs';
 import { getLua, hasWrk, runWrk, SEND_LUA } from '../lib/wrk.mjs';
+import { sendRequest } from './send.mjs';
 import { startNodeServer } from './setup.mjs';
 
 export const SEND_CONNECTIONS = [1, 8, 32, 128];
@@ -29,27 +30,13 @@ export const LIST_COMBINATIONS = {
     'recipient=user-7&since=2025-01-02T00:00:00Z&until=2025-01-05T00:00:00Z',
 };
 
-const sendBody = () => {
-  let n = 0;
-  return () => ({
-    method: 'POST',
-    path: '/api/messages/send/',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({
-      sender: `bench-${n % 50}`,
-      recipient: `sink-${n++ % 100}`,
-      message_content: 'a benchmark message of a typical length, about sixty characters',
-    }),
-  });
-};
-
 /** One measurement of `connections` on `url`, with wrk or (fallback) autocannon. */
 async function load(url, kind, connections, durationS, dbName) {
   if (hasWrk()) {
     const lua = kind.send ? SEND_LUA : getLua(kind.path);
     return runWrk({ url, lua, connections, durationS });
   }
-  const request = kind.send ? sendBody() : () => ({ method: 'GET', path: kind.path });
+  const request = kind.send ? sendRequest() : () => ({ method: 'GET', path: kind.path });
   const r = await compare([{ key: 'x', url, request }], {
     connections,
     durationS,

@@ -9,6 +9,16 @@ import { listMessages } from '../src/message.repository.js';
 import type { Database } from '../src/message.table.js';
 import { validateListOptions } from '../src/validation/list-query.js';
 
+/** A fresh schema, migrated, with a pool on it; its insert notification off (seeding would flood listeners). */
+async function migratedSchema(): Promise<{ schema: PostgresSchema; pool: pg.Pool }> {
+  const schema = await freshPostgresSchema();
+  const m = await openMessenger({ databaseUrl: schema.url, migrate: true });
+  await m.close();
+  const pool = new pg.Pool({ connectionString: schema.url, max: 2 });
+  await pool.query('alter table messages disable trigger messages_notify');
+  return { schema, pool };
+}
+
 type Captured = { sql: string; parameters: readonly unknown[] }[];
 
 /** A Kysely on `pool` that records each query it runs in `captured`. */
@@ -55,12 +65,7 @@ describe.skipIf(postgresUrl === undefined && process.env.REQUIRE_POSTGRES !== '1
     const captured: Captured = [];
 
     beforeAll(async () => {
-      schema = await freshPostgresSchema();
-      const m = await openMessenger({ databaseUrl: schema.url, migrate: true });
-      await m.close();
-      pool = new pg.Pool({ connectionString: schema.url, max: 2 });
-      // No notification per row: every live-delivery listener of the database would get them.
-      await pool.query('alter table messages disable trigger messages_notify');
+      ({ schema, pool } = await migratedSchema());
       await pool.query(`insert into messages (sender, recipient, message_content, sent_datetime)
         select 'sender' || (i % 50), 'recipient' || (i % 100), 'message ' || i,
                now() - make_interval(secs => i)
@@ -310,11 +315,7 @@ describe.skipIf(postgresUrl === undefined && process.env.REQUIRE_POSTGRES !== '1
     const captured: Captured = [];
 
     beforeAll(async () => {
-      schema = await freshPostgresSchema();
-      const m = await openMessenger({ databaseUrl: schema.url, migrate: true });
-      await m.close();
-      pool = new pg.Pool({ connectionString: schema.url, max: 2 });
-      await pool.query('alter table messages disable trigger messages_notify');
+      ({ schema, pool } = await migratedSchema());
       await pool.query(`insert into messages (sender, recipient, message_content, sent_datetime)
         select 'user' || (i % 100), 'user' || ((i * 7 + i / 100) % 100),
                'w' || floor(exp(random() * ln(5000)))::int || ' w' || floor(exp(random() * ln(5000)))::int
