@@ -2,20 +2,16 @@ import type { ListOptions } from '@messenger/core';
 import type { MessengerClient } from '../client/messenger-client.js';
 import { UsageError } from '../errors.js';
 import type { Output } from '../output.js';
-import { timeBound } from './list.js';
+import { type ListCommandOptions, timeBound } from './list.js';
 
 /** Options of `msg search`. */
-export interface SearchCommandOptions {
-  readonly sender?: string | undefined;
-  readonly recipient?: string | undefined;
-  readonly with?: string | undefined;
-  readonly since?: string | undefined;
-  readonly until?: string | undefined;
-  readonly limit?: string | undefined;
-  readonly cursor?: string | undefined;
+export interface SearchCommandOptions
+  extends Pick<
+    ListCommandOptions,
+    'sender' | 'recipient' | 'with' | 'since' | 'until' | 'limit' | 'cursor' | 'json'
+  > {
   /** Best match first instead of newest first. */
   readonly relevance?: boolean | undefined;
-  readonly json: boolean;
 }
 
 /**
