@@ -79,13 +79,18 @@ describe.skipIf(postgresUrl === undefined)('a rolling restart behind nginx', () 
         // from now on count (their times have whole seconds only).
         const address = t.address(i);
         const logged = t.nginx.accessLog().length;
+        // nginx has two pools (sends; lists), each resting a replica on its own: wait for both.
         await waitFor(
-          `nginx to route to the restarted replica ${address}`,
-          () =>
-            t.nginx
+          `nginx to route sends and lists to the restarted replica ${address}`,
+          () => {
+            const routed = t.nginx
               .accessLog()
               .slice(logged)
-              .some((e) => e.upstream_addr === address && e.status < 400),
+              .filter((e) => e.upstream_addr === address && e.status < 400);
+            return (
+              routed.some((e) => e.method === 'POST') && routed.some((e) => e.method === 'GET')
+            );
+          },
           { timeoutMs: 20_000, intervalMs: 100 },
         );
         restarts.push(
