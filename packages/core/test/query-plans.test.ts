@@ -340,11 +340,6 @@ describe.skipIf(postgresUrl === undefined && process.env.REQUIRE_POSTGRES !== '1
       ['a common word', { q: 'common' }, 'messages_newest_idx'],
       ['a common word, as a prefix', { q: 'comm' }, 'messages_newest_idx'],
       [
-        'a common word to a recipient',
-        { q: 'common', recipient: 'user7' },
-        'messages_recipient_newest_idx',
-      ],
-      [
         'a common word, after a cursor',
         {
           q: 'common',
@@ -360,6 +355,19 @@ describe.skipIf(postgresUrl === undefined && process.env.REQUIRE_POSTGRES !== '1
         expect(plan).not.toMatch(/Sort|Bitmap/);
       },
     );
+
+    // With one recipient's ~1000 messages either plan is bounded by that recipient, and the
+    // planner picks between them from sampled statistics (a CI run saw the second): an in-order
+    // walk of the recipient's index, or the recipient's index ANDed with the search index and only
+    // those rows sorted. Never a sort of every match of the word.
+    it("newest first, a common word to a recipient: reads only that recipient's messages", async () => {
+      const plan = await planOf({ q: 'common', recipient: 'user7', limit: 100 });
+      const walks =
+        /Index Scan.* using messages_recipient_newest_idx/.test(plan) && !/Sort/.test(plan);
+      const narrowed =
+        /BitmapAnd/.test(plan) && /Bitmap Index Scan on messages_recipient_/.test(plan);
+      expect(walks || narrowed, plan).toBe(true);
+    });
 
     it.each([
       ['a rare word', { q: 'rareword' }],
