@@ -11,7 +11,7 @@ import { buildApp } from '../src/index.js';
 // page through the whole history: closing the socket cancels the catch-up, also a page query
 // PostgreSQL is running. PostgreSQL only (the embedded engine runs each statement to its end);
 // registered only there, so that REQUIRE_POSTGRES runs count no skipped test.
-const HISTORY = 100_000;
+const HISTORY = 20_000;
 
 if (postgresUrl !== undefined) {
   describe('stream catch-up on PostgreSQL', () => {
