@@ -1,4 +1,4 @@
-import type { ListOptions } from '@messenger/core';
+import type { ListOptions, MessagePage } from '@messenger/core';
 import type { MessengerClient } from '../client/messenger-client.js';
 import { UsageError } from '../errors.js';
 import type { Output } from '../output.js';
@@ -64,13 +64,18 @@ export async function listCommand(
     await markListed();
     return;
   }
-  if (page.messages.length === 0) out.line('No messages.');
+  await printPage(page, out, 'No messages.');
+  await markListed();
+}
+
+/** A page as a table (or `empty` when it has none), and on stderr the cursor of the next one. */
+export async function printPage(page: MessagePage, out: Output, empty: string): Promise<void> {
+  if (page.messages.length === 0) out.line(empty);
   else {
     const { messageTable } = await import('../message-table.js');
     out.line(messageTable(page.messages, out.color));
   }
   if (page.nextCursor !== null) out.note(`more: add --cursor ${page.nextCursor}`);
-  await markListed();
 }
 
 /**

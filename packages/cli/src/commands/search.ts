@@ -2,7 +2,7 @@ import type { ListOptions } from '@messenger/core';
 import type { MessengerClient } from '../client/messenger-client.js';
 import { UsageError } from '../errors.js';
 import type { Output } from '../output.js';
-import { type ListCommandOptions, timeBound } from './list.js';
+import { type ListCommandOptions, printPage, timeBound } from './list.js';
 
 /** Options of `msg search`. */
 export interface SearchCommandOptions
@@ -48,10 +48,5 @@ export async function searchCommand(
     out.json({ messages: page.messages, next_cursor: page.nextCursor });
     return;
   }
-  if (page.messages.length === 0) out.line('No messages found.');
-  else {
-    const { messageTable } = await import('../message-table.js');
-    out.line(messageTable(page.messages, out.color));
-  }
-  if (page.nextCursor !== null) out.note(`more: add --cursor ${page.nextCursor}`);
+  await printPage(page, out, 'No messages found.');
 }
